@@ -1,0 +1,55 @@
+# The talk as code. Two commands:
+#
+#   make deck   build the slides into build/deck/ (open build/deck/index.html)
+#   make test   run every test, browser tests included
+#
+# Both first bring the set-up up to date. Each part of it is a stamp file that
+# depends on what it installs from, so a second run installs nothing:
+#   .venv/        Python packages pinned in pyproject.toml (group "test")
+#   node_modules/ reveal.js and KaTeX pinned in package-lock.json
+#   chromium      Debian's browser for the browser tests (`make test` only)
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# `pip install --group` needs pip >= 25.1.
+PIP_VERSION := 26.3
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: deck test setup
+
+deck: $(PY_STAMP) $(NODE_STAMP)
+	$(PY) build.py
+
+test: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM)
+	$(PY) -m pytest
+
+setup: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM)
+
+$(PY_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check pip==$(PIP_VERSION)
+	$(PY) -m pip install --quiet --group test
+	touch $@
+
+$(NODE_STAMP): package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# Installed only when missing; Playwright drives it (never `playwright install`).
+$(CHROMIUM):
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+		chromium
+
+# Benchmarks (issue #3): figure pipeline vs a naive loop, no-op and slide-edit
+# builds, E3's training against its lower bound (benchmarks/training_bound.py).
+# Writes build/bench/*.json and prints tables; takes several minutes.
+.PHONY: bench
+bench: $(PY_STAMP) $(NODE_STAMP)
+	$(PY) benchmarks/figures.py
+	$(PY) benchmarks/deck_build.py

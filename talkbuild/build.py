@@ -1,0 +1,111 @@
+"""The build pipeline: configure, regenerate figures, parse and render, then write.
+
+Like MkDocs's build: every stage runs and collects its diagnostics; nothing is
+written until everything has rendered, and a build with errors writes nothing
+(the previous deck stays). `build()` raises `BuildFailed` with every diagnostic
+found, or returns a report (with the warnings) after swapping the new deck in.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from . import assets, markdown, output, results, slides
+from .diagnostics import BuildFailed, Diagnostic
+
+PROJECT = Path(__file__).resolve().parent.parent  # the repository: build.py, talkbuild/
+
+
+@dataclass
+class BuildConfig:
+    source: Path = PROJECT / "slides"  # a Markdown file, or a folder of them
+    output: Path = PROJECT / "build" / "deck"
+    project: Path = PROJECT  # holds scripts/, figures/ and node_modules/
+    # Where {{ name.key }} placeholders find name.json. None: the front matter's
+    # `results:` (relative to the Markdown file), else <project>/figures.
+    results: Path | None = None
+    figures: bool = True  # regenerate stale figures first (when <project>/scripts exists)
+    force: bool = False  # regenerate every figure, stale or not
+    strict: bool = False  # reserved: stricter checks of external assets (later issue)
+    progress: TextIO | None = field(default=None, repr=False)  # figure progress goes here
+
+
+@dataclass
+class BuildReport:
+    output: Path
+    slides: int
+    diagnostics: list[Diagnostic]  # warnings only: errors raise BuildFailed
+
+
+@dataclass
+class RenderedDeck:
+    """Everything a build writes, before it is written."""
+
+    deck: slides.Deck | None  # None when there is no Markdown to read
+    page: str  # index.html
+    assets: list[assets.Asset]  # every other file of the deck folder
+    diagnostics: list[Diagnostic]  # errors and warnings
+
+
+def build(config: BuildConfig) -> BuildReport:
+    """Regenerate figures, render the deck, and only then write it (if error-free)."""
+    diagnostics: list[Diagnostic] = []
+    if config.figures and (config.project / "scripts").is_dir():
+        diagnostics += regenerate_figures(config)
+    rendered = render(config)
+    diagnostics += rendered.diagnostics
+    if rendered.deck is not None:
+        diagnostics += output.check_output(config.output, rendered.deck.sources)
+    if rendered.deck is None or any(d.is_error for d in diagnostics):
+        raise BuildFailed(diagnostics)
+    output.write_deck(config.output, rendered.page, rendered.assets)
+    return BuildReport(config.output, len(rendered.deck.slides), diagnostics)
+
+
+def render(config: BuildConfig) -> RenderedDeck:
+    """Parse and render the deck; writes nothing, raises nothing."""
+    sources, diagnostics = slides.deck_sources(config.source)
+    if not sources:
+        return RenderedDeck(None, "", [], diagnostics)
+    md = markdown.create_parser()
+    deck, errors = slides.load_deck(sources, md)
+    diagnostics += errors
+
+    results_folder = config.results or deck.meta.results or config.project / "figures"
+    found = results.Results(results_folder)
+    for slide in deck.slides:
+        for part in (slide.tokens, slide.notes):
+            diagnostics += results.resolve_includes(part, slide.source.parent, slide.path)
+            diagnostics += results.substitute(part, found, slide.path)
+        slide.attrs = {name: value for token in slides.walk(slide.tokens)
+                       for name, value in token.meta.get("slide_attrs", {}).items()}
+    media, errors = assets.collect_media(deck)
+    diagnostics += errors
+
+    for slide in deck.slides:
+        slide.html = markdown.render(md, slide.tokens)
+        slide.notes_html = markdown.render(md, slide.notes) if slide.notes else ""
+    uses_code, uses_math = assets.uses(deck)
+    framework, errors = assets.framework(config.project / "node_modules", deck, uses_code,
+                                         uses_math)
+    diagnostics += errors
+    if framework is None:
+        return RenderedDeck(deck, "", [], diagnostics)
+    page = output.render_page(deck, framework)
+    return RenderedDeck(deck, page, framework.assets + media, diagnostics)
+
+
+def regenerate_figures(config: BuildConfig) -> list[Diagnostic]:
+    """Bring the figures and results files up to date; script failures are errors."""
+    try:
+        from .figures import regenerate  # heavy, and only needed when figures are built
+    except ModuleNotFoundError as error:
+        if error.name != f"{__package__}.figures":
+            raise
+        return [Diagnostic("talkbuild/figures.py", None, "not available yet: figures were "
+                           "not regenerated", "warning")]
+    return regenerate(config.project / "scripts", config.project / "figures",
+                      force=config.force, progress=config.progress or sys.stderr)

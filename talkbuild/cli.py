@@ -1,0 +1,64 @@
+"""The command line: read the options, run the build, print each diagnostic once.
+
+    python build.py [PATH] [-o OUTDIR] [--force] [--no-figures] [--strict]
+
+Exit status: 0 when the deck was written (warnings may be printed), 1 when there
+were errors (the previous deck is left as it was), 2 for bad options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .build import PROJECT, BuildConfig, build
+from .diagnostics import BuildFailed, Diagnostic
+from .slides import display_path
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="build.py", description="Build an offline reveal.js deck from Markdown.")
+    parser.add_argument("path", nargs="?", type=Path, metavar="PATH",
+                        help="a Markdown file, or a folder whose *.md files make one deck "
+                             "in name order (default: the project's slides/)")
+    parser.add_argument("-o", "--output", type=Path, metavar="OUTDIR",
+                        help="the deck folder to write (default: the project's build/deck)")
+    parser.add_argument("--force", action="store_true",
+                        help="regenerate every figure, not only the stale ones")
+    parser.add_argument("--no-figures", action="store_true",
+                        help="do not run the figure scripts; use the figures as they are")
+    parser.add_argument("--strict", action="store_true",
+                        help="treat missing external assets as errors")
+    parser.add_argument("--results", type=Path, metavar="DIR",
+                        help="where {{ name.key }} placeholders find name.json "
+                             "(default: front matter 'results:', else the project's figures/)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    config = BuildConfig(
+        source=args.path or PROJECT / "slides",
+        output=args.output or PROJECT / "build" / "deck",
+        results=args.results, figures=not args.no_figures, force=args.force,
+        strict=args.strict, progress=sys.stderr)
+    try:
+        report = build(config)
+    except BuildFailed as failure:
+        report_diagnostics(failure.diagnostics)
+        errors = sum(d.is_error for d in failure.diagnostics)
+        print(f"build failed: {errors} error{'s' * (errors != 1)}; the previous deck is "
+              "unchanged", file=sys.stderr)
+        return 1
+    report_diagnostics(report.diagnostics)
+    print(f"{display_path(report.output / 'index.html')}: {report.slides} slides")
+    return 0
+
+
+def report_diagnostics(diagnostics: list[Diagnostic]) -> None:
+    """Print every diagnostic once, by file and line (stages keep their order)."""
+    for diagnostic in sorted(dict.fromkeys(diagnostics),
+                             key=lambda d: (str(d.path), d.line or 0)):
+        print(diagnostic, file=sys.stderr)
