@@ -51,7 +51,7 @@ REVEAL_OPTIONS = frozenset("""
 """.split())
 FRONT_MATTER_KEYS = ("title", "author", "date", "lang", "theme", "highlight_theme",
                      "separator", "separator_vertical", "separator_notes", "results",
-                     "reveal")
+                     "external_images", "reveal")
 
 
 @dataclass
@@ -66,6 +66,7 @@ class FrontMatter:
     highlight_theme: str = "monokai"
     separators: Separators = field(default_factory=Separators)
     results: Path | None = None  # the results folder, resolved against the Markdown file
+    external_images: Path | None = None  # the external image manifest (external.py), resolved
     reveal: dict = field(default_factory=dict)  # options for Reveal.initialize
     lines: dict[str, int] = field(default_factory=dict)  # key -> line, for diagnostics
 
@@ -299,6 +300,8 @@ def parse_front_matter(token: Token, source: Path,
                            f"(choose: {', '.join(HIGHLIGHT_THEMES)})")
         elif key == "results":
             meta.results = (source.parent / value).resolve()
+        elif key == "external_images":
+            meta.external_images = (source.parent / value).resolve()
         elif not value.strip() or "\n" in value.strip():
             error(key, f"front matter '{key}' must be one non-empty line")
         else:
