@@ -8,6 +8,7 @@
 #   .venv/        Python packages pinned in pyproject.toml (group "test")
 #   node_modules/ reveal.js and KaTeX pinned in package-lock.json
 #   chromium      Debian's browser for the browser tests (`make test` only)
+#   pdftotext     Debian's poppler-utils, read by the PDF tests (`make test` only)
 
 PYTHON ?= python3
 VENV := .venv
@@ -15,6 +16,8 @@ PY := $(VENV)/bin/python
 # `pip install --group` needs pip >= 25.1.
 PIP_VERSION := 26.3
 CHROMIUM := /usr/bin/chromium
+# pdftotext and pdfinfo (poppler-utils): the PDF tests read the printed deck.
+PDFTOTEXT := /usr/bin/pdftotext
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 PY_STAMP := $(VENV)/.installed
@@ -25,8 +28,20 @@ NODE_STAMP := node_modules/.installed
 deck: $(PY_STAMP) $(NODE_STAMP)
 	$(PY) build.py
 
-test: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM)
+# Live preview on http://127.0.0.1:$(PORT)/: rebuilds on every change to slides/,
+# scripts/ or the templates and reloads the browser; Ctrl-C stops it.
+PORT ?= 8000
+.PHONY: serve
+serve: $(PY_STAMP) $(NODE_STAMP)
+	$(PY) build.py --serve --port $(PORT)
+
+test: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM) $(PDFTOTEXT)
 	$(PY) -m pytest
+
+# The deck printed to build/deck.pdf, one page per slide (see README: PDF).
+.PHONY: pdf
+pdf: deck $(CHROMIUM)
+	$(PY) -m talkbuild.pdf $(PDF_OPTIONS)
 
 setup: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM)
 
@@ -45,6 +60,11 @@ $(CHROMIUM):
 	$(SUDO) apt-get update
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 		chromium
+
+$(PDFTOTEXT):
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+		poppler-utils
 
 # Benchmarks (issue #3): figure pipeline vs a naive loop, no-op and slide-edit
 # builds, E3's training against its lower bound (benchmarks/training_bound.py).

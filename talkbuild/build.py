@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from . import assets, markdown, output, results, slides
+from . import assets, external, markdown, onefile, output, results, slides
 from .diagnostics import BuildFailed, Diagnostic
 
 PROJECT = Path(__file__).resolve().parent.parent  # the repository: build.py, talkbuild/
@@ -29,7 +29,9 @@ class BuildConfig:
     results: Path | None = None
     figures: bool = True  # regenerate stale figures first (when <project>/scripts exists)
     force: bool = False  # regenerate every figure, stale or not
-    strict: bool = False  # reserved: stricter checks of external assets (later issue)
+    strict: bool = False  # a missing external image (external.py) is an error, not a warning
+    # Write one HTML file with everything inlined (onefile.py) instead of a folder.
+    self_contained: bool = False
     progress: TextIO | None = field(default=None, repr=False)  # figure progress goes here
 
 
@@ -57,11 +59,18 @@ def build(config: BuildConfig) -> BuildReport:
         diagnostics += regenerate_figures(config)
     rendered = render(config)
     diagnostics += rendered.diagnostics
+    check_output = (onefile.check_output_file if config.self_contained
+                    else output.check_output)
     if rendered.deck is not None:
-        diagnostics += output.check_output(config.output, rendered.deck.sources)
+        diagnostics += check_output(config.output, rendered.deck.sources)
     if rendered.deck is None or any(d.is_error for d in diagnostics):
         raise BuildFailed(diagnostics)
-    output.write_deck(config.output, rendered.page, rendered.assets)
+    if config.self_contained:
+        page = onefile.inline_page(rendered.page, rendered.assets,
+                                   onefile.katex_fonts(rendered.deck))
+        onefile.write_file(config.output, page)
+    else:
+        output.write_deck(config.output, rendered.page, rendered.assets)
     return BuildReport(config.output, len(rendered.deck.slides), diagnostics)
 
 
@@ -82,6 +91,7 @@ def render(config: BuildConfig) -> RenderedDeck:
             diagnostics += results.substitute(part, found, slide.path)
         slide.attrs = {name: value for token in slides.walk(slide.tokens)
                        for name, value in token.meta.get("slide_attrs", {}).items()}
+    diagnostics += external.resolve(deck, config.project, strict=config.strict)
     media, errors = assets.collect_media(deck)
     diagnostics += errors
 

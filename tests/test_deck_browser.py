@@ -1,8 +1,10 @@
 """The built deck in headless Chromium, opened from file:// as a presenter would.
 
 Uses Debian's /usr/bin/chromium through Playwright (never `playwright install`),
-with a fresh profile. Every request the page makes is recorded: anything but
-file:, data:, blob: or about: means the deck is not offline.
+with a fresh profile. Every test runs on the deck folder and on the one-file
+deck (`--self-contained`). Every request the page makes is recorded: anything but
+file:, data:, blob: or about: means the deck is not offline; the one-file deck
+may not even load another file.
 """
 
 from __future__ import annotations
@@ -12,55 +14,39 @@ import sys
 from pathlib import Path
 
 import pytest
+from headless_chromium import chromium, open_deck
 from deck_fixtures import FIXTURES
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 DECK = FIXTURES / "browser" / "deck.md"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 OFFLINE_SCHEMES = ("file:", "data:", "blob:", "about:")
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("browser") / "deck"
+@pytest.fixture(scope="module", params=["folder", "one-file"])
+def built(request, tmp_path_factory) -> Path:
+    """The deck's page: build/deck/index.html, or the one-file deck.html."""
+    one_file = request.param == "one-file"
+    out = tmp_path_factory.mktemp("browser") / ("deck.html" if one_file else "deck")
     subprocess.run([sys.executable, str(ROOT / "build.py"), str(DECK), "-o", str(out),
-                    "--no-figures"], check=True, capture_output=True)
-    return out / "index.html"
+                    "--no-figures"] + ["--self-contained"] * one_file,
+                   check=True, capture_output=True)
+    return out if one_file else out / "index.html"
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     """A Chromium context with a fresh profile, recording requests and console errors."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            tmp_path_factory.mktemp("profile"), executable_path=str(CHROMIUM),
-            args=CHROMIUM_ARGS, headless=True, viewport={"width": 1280, "height": 720})
-        context.requests, context.errors = [], []
-        context.on("request", lambda request: context.requests.append(request.url))
-        context.on("page", lambda page: _watch(page, context.errors))
+    with chromium(tmp_path_factory.mktemp("profile")) as context:
         yield context
-        context.close()
-
-
-def _watch(page, errors: list[str]) -> None:
-    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-    page.on("pageerror", lambda error: errors.append(str(error)))
 
 
 @pytest.fixture(scope="module")
 def page(browser, built):
-    page = browser.new_page()
-    page.goto(built.as_uri())
-    page.wait_for_function("window.Reveal && Reveal.isReady()", timeout=10_000)
-    return page
+    browser.requests.clear()  # each deck's requests and errors are its own
+    browser.errors.clear()
+    return open_deck(browser, built)
 
 
 def test_reveal_reports_every_slide(page):
@@ -98,7 +84,8 @@ def test_speaker_notes_are_present(page):
         "<p>Speaker notes")
 
 
-def test_the_speaker_view_opens_offline(page, browser):
+def test_the_speaker_view_shows_notes_timer_and_upcoming_slide(page, browser):
+    page.evaluate("Reveal.slide(0, 0)")
     with browser.expect_page() as popup:
         page.keyboard.press("s")
     speaker = popup.value
@@ -106,12 +93,22 @@ def test_the_speaker_view_opens_offline(page, browser):
         "document.querySelector('.speaker-controls-notes .value')?.textContent.trim()",
         timeout=10_000)
     assert "Speaker notes on the title slide." in speaker.inner_text(".speaker-controls-notes")
+    assert speaker.locator(".speaker-controls-time").count() == 1
+    # The upcoming slide is the deck itself in an iframe, one step ahead.
+    upcoming = speaker.wait_for_selector("#upcoming-slide iframe").content_frame()
+    upcoming.wait_for_function("window.Reveal && Reveal.isReady()", timeout=10_000)
+    assert upcoming.evaluate("Reveal.getIndices()")["h"] == 1
     speaker.close()
 
 
-def test_no_request_leaves_file_urls(page, browser):
+def test_no_request_leaves_the_deck(page, browser, built):
     assert browser.requests, "no requests recorded"
-    assert [url for url in browser.requests if not url.startswith(OFFLINE_SCHEMES)] == []
+    if built.name == "index.html":  # the folder: its own files
+        offline = [url for url in browser.requests if url.startswith(OFFLINE_SCHEMES)]
+    else:  # one file: data: and blob: URLs, and the page itself (the speaker view's iframes)
+        offline = [url for url in browser.requests if url.startswith(("data:", "blob:", "about:"))
+                   or url.split("?")[0].split("#")[0] == built.as_uri()]
+    assert [url for url in browser.requests if url not in offline] == []
 
 
 def test_the_console_shows_no_errors(page, browser):
