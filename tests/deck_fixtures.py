@@ -34,8 +34,7 @@ def slides_markup(page: str) -> str:
 
 def assert_matches(actual: str, expected_file: Path) -> None:
     """Compare with the expected file (or rewrite it when UPDATE_FIXTURES=1)."""
-    if UPDATE or not expected_file.exists():
+    if UPDATE:
         expected_file.write_text(actual, encoding="utf-8")
-        if not UPDATE:
-            raise AssertionError(f"{expected_file} did not exist; written, review it")
+    assert expected_file.exists(), f"{expected_file} is missing; write it with UPDATE_FIXTURES=1"
     assert actual == expected_file.read_text(encoding="utf-8")

@@ -25,7 +25,9 @@ def test_fixture_reports_expected_diagnostics(source, monkeypatch):
 
 
 def test_every_error_fixture_is_an_error_or_warning_with_a_line():
-    for expected in ERRORS.glob("*.txt"):
+    expected_files = sorted(ERRORS.glob("*.txt"))
+    assert expected_files
+    for expected in expected_files:
         for line in expected.read_text(encoding="utf-8").splitlines():
             path, number, message = line.split(":", 2)
             assert path.endswith(".md") and number.isdigit() and message.strip(), line

@@ -49,11 +49,15 @@ def test_e2_holds_for_most_noise_seeds():
 
 
 def test_script_runs_alone_and_writes_its_figures_and_results():
+    names = ("least-squares-no-noise.svg", "least-squares-with-noise.svg",
+             "least-squares-seeds.svg", "least_squares.json")
+    before = {name: (FIGURES / name).stat().st_mtime_ns if (FIGURES / name).exists() else None
+              for name in names}
     done = run_script("least_squares")
     assert done.returncode == 0, done.stderr
-    for name in ("least-squares-no-noise.svg", "least-squares-with-noise.svg",
-                 "least-squares-seeds.svg", "least_squares.json"):
+    for name in names:  # written anew by this run (written atomically: a new file each time)
         assert (FIGURES / name).is_file()
+        assert (FIGURES / name).stat().st_mtime_ns != before[name]
 
 
 def test_two_runs_write_byte_identical_figures_and_results():

@@ -109,6 +109,7 @@ def test_only_the_served_page_has_the_reload_script(server, tmp_path):
 
 
 def test_server_listens_on_localhost_only(server):
+    assert server.httpd.server_address[0] == "127.0.0.1"
     assert server.url.startswith("http://127.0.0.1:")
 
 
