@@ -65,12 +65,17 @@ def build(config: BuildConfig) -> BuildReport:
         diagnostics += check_output(config.output, rendered.deck.sources)
     if rendered.deck is None or any(d.is_error for d in diagnostics):
         raise BuildFailed(diagnostics)
-    if config.self_contained:
-        page = onefile.inline_page(rendered.page, rendered.assets,
-                                   onefile.katex_fonts(rendered.deck))
-        onefile.write_file(config.output, page)
-    else:
-        output.write_deck(config.output, rendered.page, rendered.assets)
+    try:
+        if config.self_contained:
+            page = onefile.inline_page(rendered.page, rendered.assets,
+                                       onefile.katex_fonts(rendered.deck))
+            onefile.write_file(config.output, page)
+        else:
+            output.write_deck(config.output, rendered.page, rendered.assets)
+    except OSError as error:  # permissions, a file where a folder should be, a full disk
+        where = error.filename or config.output
+        raise BuildFailed(diagnostics + [Diagnostic(
+            slides.display_path(Path(where)), None, f"cannot write the deck: {error.strerror or error}")])
     return BuildReport(config.output, len(rendered.deck.slides), diagnostics)
 
 
@@ -110,12 +115,6 @@ def render(config: BuildConfig) -> RenderedDeck:
 
 def regenerate_figures(config: BuildConfig) -> list[Diagnostic]:
     """Bring the figures and results files up to date; script failures are errors."""
-    try:
-        from .figures import regenerate  # heavy, and only needed when figures are built
-    except ModuleNotFoundError as error:
-        if error.name != f"{__package__}.figures":
-            raise
-        return [Diagnostic("talkbuild/figures.py", None, "not available yet: figures were "
-                           "not regenerated", "warning")]
+    from .figures import regenerate  # only needed when figures are built
     return regenerate(config.project / "scripts", config.project / "figures",
                       force=config.force, progress=config.progress or sys.stderr)

@@ -373,12 +373,13 @@ def _block_comments(tokens: list[Token], index: int, env: dict, lines: list[str]
         if match is None:
             break
         kind, attrs = _comment_attributes(match.group(1))
+        before = _masked(token.content[:match.start()])  # before _cut can shorten the text
         token.content = _cut(token.content, match.start(), match.end())
         if kind == "slide":
             _set_slide_attrs(token, attrs)
             continue
         elements = _Elements()
-        elements.html(token, _masked(token.content[:match.start()]))
+        elements.html(token, before)
         target = elements.last or _previous_block(tokens, index, lines)
         if target is None:
             _set_slide_attrs(token, attrs)

@@ -191,3 +191,14 @@ def test_the_project_deck_builds_from_fresh_figures(regenerated_figures, tmp_pat
 
 def test_build_module_keeps_the_project_root():
     assert (build_module.PROJECT / "build.py").is_file()
+
+
+def test_an_output_that_cannot_be_written_is_an_error_not_a_traceback(tmp_path):
+    (tmp_path / "deck.md").write_text("# One\n")
+    (tmp_path / "blocker").write_text("a file where the deck's parent folder should be\n")
+    result = subprocess.run([sys.executable, str(PROJECT / "build.py"), str(tmp_path / "deck.md"),
+                             "-o", str(tmp_path / "blocker" / "deck"), "--no-figures"],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "cannot write the deck" in result.stderr

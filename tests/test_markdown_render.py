@@ -72,3 +72,9 @@ def test_fixtures_exist_for_every_syntax_item():
     names = {path.stem for path in (FIXTURES / "render").glob("*.md")}
     assert {"separators", "front_matter", "notes", "attributes", "code", "math", "markdown",
             "placeholders", "include", "images"} <= names
+
+
+def test_an_indented_element_comment_in_html_applies_to_the_element_before_it():
+    out = html('<div>\n   <!-- .element: class="fragment" -->\n<p>x</p>\n</div>\n')
+    assert '<div class="fragment">' in out
+    assert '<p class="fragment">' not in out
