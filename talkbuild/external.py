@@ -41,6 +41,7 @@ from markdown_it.common.utils import escapeHtml
 from markdown_it.token import Token
 
 from .diagnostics import Diagnostic
+from .output import attrs_html
 from .slides import Deck, Slide, display_path
 
 SCHEME = "external:"  # ![alt](external:ID)
@@ -263,7 +264,7 @@ def _figure_html(image: Token, entry: ExternalImage, base: Path, project: Path,
     credit = f'<{caption} class="external-credit">{entry.credit_html()}</{caption}>'
     if present:
         src = escapeHtml(Path(os.path.relpath(entry.path, base)).as_posix())
-        extra = _attrs_html({n: v for n, v in image.attrs.items() if n not in OWN_ATTRIBUTES})
+        extra = attrs_html({n: v for n, v in image.attrs.items() if n not in OWN_ATTRIBUTES})
         if "title" not in image.attrs:
             extra += f' title="{escapeHtml(entry.title)}"'
         return (f'<{figure} class="{escapeHtml(classes)}"><img src="{src}" alt="{alt}"{extra}>'
@@ -287,8 +288,3 @@ def _shown_folder(folder: Path, project: Path, base: Path) -> str:
         return folder.resolve().relative_to(project.resolve()).as_posix() + "/"
     except ValueError:
         return Path(os.path.relpath(folder.resolve(), base.resolve())).as_posix() + "/"
-
-
-def _attrs_html(attrs: dict) -> str:
-    return "".join(f' {escapeHtml(str(name))}="{escapeHtml(str(value))}"'
-                   for name, value in attrs.items())

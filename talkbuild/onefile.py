@@ -26,7 +26,7 @@ from html import unescape
 
 from .assets import Asset
 from .diagnostics import Diagnostic
-from .output import GENERATOR
+from .output import is_deck_page
 from .slides import Deck, display_path, walk
 
 # Media types mimetypes may not know (it reads the system's tables).
@@ -137,21 +137,13 @@ def check_output_file(out: Path, sources: list[Path]) -> list[Diagnostic]:
     if out.is_dir():
         return [Diagnostic(shown, None, "output is a folder; the one-file deck is a file "
                                         "(e.g. build/deck.html)")]
-    if out.exists() and not _is_deck_file(out):
+    if out.exists() and not is_deck_page(out):
         return [Diagnostic(shown, None, "output file exists and is not a deck built by "
                                         "build.py; refusing to replace it")]
     resolved = out.resolve()
     if any(resolved == source.resolve() for source in sources):
         return [Diagnostic(shown, None, "output file would replace the slides; choose another")]
     return []
-
-
-def _is_deck_file(path: Path) -> bool:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as page:
-            return GENERATOR in page.read(2048)
-    except OSError:
-        return False
 
 
 def write_file(out: Path, page: str) -> None:

@@ -48,7 +48,7 @@ def render_page(deck: Deck, framework: Framework) -> str:
         loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True,
         lstrip_blocks=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
         bytecode_cache=cache)
-    stacks = [[SlideView(_attrs_html(slide.attrs), slide.html.strip("\n"),
+    stacks = [[SlideView(attrs_html(slide.attrs), slide.html.strip("\n"),
                           slide.notes_html.strip("\n"))
                for slide in stack] for stack in deck.stacks]
     plugins = framework.plugins + (["TalkMath"] if framework.math else [])
@@ -57,7 +57,8 @@ def render_page(deck: Deck, framework: Framework) -> str:
         config={**DEFAULT_REVEAL_OPTIONS, **deck.meta.reveal})
 
 
-def _attrs_html(attrs: dict[str, str]) -> str:
+def attrs_html(attrs: dict[str, str]) -> str:
+    """` name="value"` for each attribute; a bare ` name` when the value is empty."""
     return "".join(f' {escapeHtml(name)}="{escapeHtml(value)}"' if value else f" {escapeHtml(name)}"
                    for name, value in attrs.items())
 
@@ -72,15 +73,16 @@ def check_output(out: Path, sources: list[Path]) -> list[Diagnostic]:
         if resolved == source.resolve() or resolved in source.resolve().parents:
             return [Diagnostic(shown, None, "output folder would replace the slides "
                                             f"({display_path(source)}); choose another")]
-    if out.is_dir() and any(out.iterdir()) and not _is_deck(out):
+    if out.is_dir() and any(out.iterdir()) and not is_deck_page(out / "index.html"):
         return [Diagnostic(shown, None, "output folder exists and is not a deck built by "
                                         "build.py; refusing to replace it")]
     return []
 
 
-def _is_deck(folder: Path) -> bool:
+def is_deck_page(page: Path) -> bool:
+    """Whether `page` is an HTML page build.py wrote (so it may be replaced)."""
     try:
-        with open(folder / "index.html", encoding="utf-8", errors="replace") as index:
+        with open(page, encoding="utf-8", errors="replace") as index:
             return GENERATOR in index.read(2048)
     except OSError:
         return False
