@@ -5,7 +5,9 @@
 PAGE is the deck's page (default build/deck/index.html; the one-file deck works
 too). reveal.js lays every slide out as a page of the slide's size when the URL
 has `?print-pdf`, and its other query parameters override the deck's config:
-`pdfSeparateFragments` (one page per fragment step) and `showNotes`. The page is
+`pdfSeparateFragments` (one page per fragment step) and `showNotes`
+(`separate-page`: a notes page after each slide with notes; the deck's page
+template keeps the last one from ending the PDF in a blank page). The page is
 printed once reveal.js fires `pdf-ready` and the fonts have loaded, with
 Chromium's header and footer off and the page size reveal.js's @page rule sets.
 The PDF is written beside the output and renamed over it.
