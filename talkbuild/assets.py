@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote
 from markdown_it.token import Token
 
 from .diagnostics import Diagnostic
-from .slides import Deck, Slide, display_path, walk
+from .slides import Deck, Slide, display_path, slide_attribute_tokens, walk
 
 # Where the front-end files live inside node_modules.
 REVEAL_DIST = Path("reveal.js/dist")
@@ -220,8 +220,9 @@ def _inline_media(children: list[Token], line: int, relink, relink_html) -> None
 
 
 def _attribute_line(slide: Slide, name: str) -> int:
-    for token in walk(slide.tokens):
-        if name in token.meta.get("slide_attrs", {}):
+    """The line of the `.slide:` comment whose value of the attribute the slide has."""
+    for token in reversed(slide_attribute_tokens(slide)):  # the last one wins
+        if name in token.meta["slide_attrs"]:
             return token.map[0] + 1 if token.map else slide.line
     return slide.line
 

@@ -94,8 +94,7 @@ def render(config: BuildConfig) -> RenderedDeck:
         for part in (slide.tokens, slide.notes):
             diagnostics += results.resolve_includes(part, slide.source.parent, slide.path)
             diagnostics += results.substitute(part, found, slide.path)
-        slide.attrs = {name: value for token in slides.walk(slide.tokens)
-                       for name, value in token.meta.get("slide_attrs", {}).items()}
+        slide.attrs = slides.slide_attributes(slide)  # again: placeholders are filled now
     diagnostics += external.resolve(deck, config.project, strict=config.strict)
     media, errors = assets.collect_media(deck)
     diagnostics += errors

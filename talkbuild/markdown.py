@@ -367,12 +367,18 @@ def _block_comments(tokens: list[Token], index: int, env: dict, lines: list[str]
     line0 = token.map[0] if token.map else 0
     for match in COMMENT.finditer(token.content):
         _warn_todo(match.group(1), line0 + 1 + token.content.count("\n", 0, match.start()), env)
+    # The lines of the attribute comments, in the order the loop below takes them
+    # (first to last), counted before _cut removes lines.
+    attribute_lines = iter([line0 + 1 + token.content.count("\n", 0, m.start())
+                            for m in COMMENT.finditer(token.content)
+                            if _comment_attributes(m.group(1))])
     while True:
         match = next((m for m in COMMENT.finditer(token.content)
                       if _comment_attributes(m.group(1))), None)
         if match is None:
             break
         kind, attrs = _comment_attributes(match.group(1))
+        line = next(attribute_lines)
         before = _masked(token.content[:match.start()])  # before _cut can shorten the text
         token.content = _cut(token.content, match.start(), match.end())
         if kind == "slide":
@@ -383,6 +389,8 @@ def _block_comments(tokens: list[Token], index: int, env: dict, lines: list[str]
         target = elements.last or _previous_block(tokens, index, lines)
         if target is None:
             _set_slide_attrs(token, attrs)
+        elif target is _NOTES_START:
+            _warn_nothing_before_in_notes(line, env)
         else:
             _set_attrs(target, attrs)
     while (match := COMMENT.search(token.content)) is not None:
@@ -401,11 +409,23 @@ def _cut(html: str, start: int, end: int) -> str:
     return html[:start] + html[end:]
 
 
+def _warn_nothing_before_in_notes(line: int, env: dict) -> None:
+    # reveal.js would set the attributes on the notes' <aside> (a class replacing
+    # "notes" and showing them on the slide); the slide is not what was meant either.
+    env.setdefault(ENV_DIAGNOSTICS, []).append(Diagnostic(
+        env.get(ENV_PATH, "<string>"), line, "'.element' comment at the start of the speaker "
+        "notes has no element before it to apply to; ignored", "warning"))
+
+
+# What `_previous_block` finds for a comment that opens the speaker notes.
+_NOTES_START = object()
+
+
 def _previous_block(tokens: list[Token], index: int,
-                    lines: list[str]) -> Token | tuple[Token, int] | None:
+                    lines: list[str]) -> Token | tuple[Token, int] | object | None:
     """What a block-level `.element` comment at tokens[index] applies to: the previous
     sibling block (the last item of a list directly above it), else the parent block;
-    None means the slide itself."""
+    None means the slide itself, `_NOTES_START` nothing (the comment opens the notes)."""
     level = tokens[index].level
     for j in range(index - 1, -1, -1):
         token = tokens[j]
@@ -413,8 +433,10 @@ def _previous_block(tokens: list[Token], index: int,
             continue
         if token.level < level:  # the parent block
             return _hidden_paragraph_parent(tokens, j) if token.hidden else token
-        if token.type in ("slide_break", "slide_notes"):
+        if token.type == "slide_break":
             return None
+        if token.type == "slide_notes":
+            return _NOTES_START
         if token.nesting == -1:
             continue  # its opening token comes next at this level
         if token.type == "html_block":

@@ -5,7 +5,8 @@ file starts a new horizontal slide; only the first may have front matter). Each
 file is parsed once by `markdown.create_parser()`; its token stream is cut at the
 `slide_break` tokens into slides, and each slide at its first `slide_notes` token
 into content and speaker notes. Every slide keeps the tokens, file and line it
-came from, so later stages can report `path:line` problems.
+came from, so later stages can report `path:line` problems. Its attributes are
+those of its `.slide:` comments, notes included (`slide_attributes`).
 
 Stacks follow reveal.js's Markdown plugin: a vertical separator puts the next
 slide below the current one, a horizontal one starts a new column.
@@ -217,11 +218,31 @@ def _slide(tokens: list[Token], source: Path, shown: str, line: int) -> Slide:
                      if t.type == "slide_notes" and t.level == 0), None)
     content, notes = (tokens, []) if notes_at is None else \
         (tokens[:notes_at], tokens[notes_at + 1:])
-    attrs: dict[str, str] = {}
-    for token in walk(tokens):
-        attrs.update(token.meta.get("slide_attrs", {}))
     line = next((t.map[0] + 1 for t in tokens if t.map), line)  # its first block, if any
-    return Slide(source, shown, line, content, notes, attrs)
+    slide = Slide(source, shown, line, content, notes)
+    slide.attrs = slide_attributes(slide)
+    return slide
+
+
+def slide_attributes(slide: Slide) -> dict[str, str]:
+    """The <section>'s attributes: those of every `.slide:` comment of the slide, a
+    later comment's value overriding an earlier one's.
+
+    The speaker notes count too. reveal.js's Markdown plugin puts the notes in an
+    <aside> inside the slide's <section> and applies every `.slide:` comment it
+    finds in the section, so one below the `Note:` line styles the slide as one
+    above it does; a presenter moving a comment across that line changes nothing.
+    """
+    attrs: dict[str, str] = {}
+    for token in slide_attribute_tokens(slide):
+        attrs.update(token.meta["slide_attrs"])
+    return attrs
+
+
+def slide_attribute_tokens(slide: Slide) -> list[Token]:
+    """The tokens holding the slide's `.slide:` attributes, in source order, notes included."""
+    return [token for token in walk(slide.tokens + slide.notes)
+            if token.meta.get("slide_attrs")]
 
 
 def walk(tokens: list[Token]):

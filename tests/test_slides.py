@@ -8,7 +8,7 @@ slide's first block starts, so diagnostics can point at slides.
 import json
 
 import pytest
-from deck_fixtures import FIXTURES, assert_matches
+from deck_fixtures import FIXTURES, assert_matches, render_fixture
 
 from talkbuild.markdown import create_parser
 from talkbuild.slides import deck_sources, load_deck, read_source
@@ -67,6 +67,26 @@ def test_notes_split_the_slide_at_the_first_note_line(tmp_path):
     assert [t.type for t in slide.tokens] == ["heading_open", "inline", "heading_close"]
     assert [t.type for t in slide.notes] == ["paragraph_open", "inline", "paragraph_close"]
     assert slide.notes[1].content == "b"
+
+
+def test_slide_comments_below_the_note_line_set_the_slides_attributes(tmp_path):
+    source = tmp_path / "deck.md"
+    source.write_text('# a\n<!-- .slide: class="x" data-state="s" -->\n\nNote: b\n\n'
+                      '<!-- .slide: class="y" -->\n', encoding="utf-8")
+    deck, _ = load_deck([source], create_parser())
+    rendered = render_fixture(source)
+    expected = {"class": "y", "data-state": "s"}  # a later comment overrides, as in reveal.js
+    assert deck.slides[0].attrs == expected
+    assert rendered.deck.slides[0].attrs == expected
+    assert '<section class="y" data-state="s">' in rendered.page
+
+
+def test_an_element_comment_opening_the_notes_is_not_a_slide_attribute(tmp_path):
+    source = tmp_path / "deck.md"
+    source.write_text('# a\nNote:\n<!-- .element: class="fragment" -->\n', encoding="utf-8")
+    deck, errors = load_deck([source], create_parser())
+    assert deck.slides[0].attrs == {}
+    assert [(e.line, e.severity) for e in errors] == [(3, "warning")]
 
 
 def test_a_folder_deck_reads_its_markdown_files_in_name_order(tmp_path):
