@@ -132,10 +132,8 @@ def main():
         return
 
     rows = seed_sweep()
-    # region weight-decay
     without = dnn.train(weight_decay=0.0)  # E3 as trained for "Really?"
     with_l2 = dnn.train(weight_decay=ALPHA)  # the same, SGD(..., weight_decay=ALPHA)
-    # endregion weight-decay
     ylim = y_view(without, with_l2)
 
     use_style()

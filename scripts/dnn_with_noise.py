@@ -30,9 +30,7 @@ Y_VIEW = (-0.3, 1.2)  # the curve, the noise and the fits; the legend below them
 def errors(fit):
     """How far `fit` (values on the dense grid) is from the clean curve."""
     error = fit - curve(dense_grid())
-    # region rmse
     rmse = np.sqrt(np.mean(error ** 2))  # root mean squared error on the 41 grid points
-    # endregion rmse
     return {"rmse": rmse, "max_error": np.abs(error).max(),
             "max_error_at_samples": np.abs(error[0::2]).max(),
             "max_error_between_samples": np.abs(error[1::2]).max()}

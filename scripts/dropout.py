@@ -77,12 +77,10 @@ def shifts():
 
 def examples(count, generator):
     """`count` examples: features x (count x 17) and labels y in {0., 1.}."""
-    # region features
     y = torch.randint(0, 2, (count,), generator=generator)
     sign = 2.0 * y - 1.0  # -1 for class 0, +1 for class 1
     noise = torch.randn(count, FEATURES, generator=generator)
     x = sign[:, None] * shifts() + noise  # column 0 strong, 1-8 weak, 9-16 no signal
-    # endregion features
     return x, y.float()
 
 
@@ -103,14 +101,12 @@ def train(model, x, y):
     """Full-batch Adam on the logistic loss; returns the model in eval mode (no dropout)."""
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
     loss_fn = nn.BCEWithLogitsLoss()
-    # region dropout-training
     model.train()  # dropout on (nn.Dropout scales what it keeps by 1 / (1 - p))
     for _ in range(STEPS):
         optimizer.zero_grad()
         loss_fn(model(x).squeeze(1), y).backward()
         optimizer.step()
     return model.eval()  # dropout off: every feature and unit, as at test time
-    # endregion dropout-training
 
 
 def ideal_logit(x):

@@ -84,7 +84,6 @@ def smoothed_targets(y, epsilon, classes=CLASSES):
     return (1 - epsilon) * nn.functional.one_hot(y, classes) + epsilon / classes
 
 
-# region expected-calibration-error
 def expected_calibration_error(confidence, correct, bins=BINS):
     """Mean |accuracy - confidence| over equal-width confidence bins, weighted by bin size."""
     edges = torch.linspace(0, 1, bins + 1)
@@ -95,7 +94,6 @@ def expected_calibration_error(confidence, correct, bins=BINS):
             gap = correct[in_bin].float().mean() - confidence[in_bin].mean()
             error += in_bin.float().mean().item() * abs(gap.item())
     return error
-# endregion expected-calibration-error
 
 
 def predictions(model, x, y):

@@ -48,12 +48,10 @@ def as_column(values):
 
 def network(hidden):
     """One input, `hidden` ReLU neurons, one output."""
-    # region network
     net = torch.nn.Sequential(
         torch.nn.Linear(1, hidden),
         torch.nn.ReLU(),
         torch.nn.Linear(hidden, 1))
-    # endregion network
     return net
 
 

@@ -56,9 +56,7 @@ COLORS = {"plain": OVERFIT_COLOR, "stochastic": FIT_COLOR}
 
 def survival_probabilities(blocks=BLOCKS, last=LAST_SURVIVAL):
     """p_l for l = 1..L: a linear decay from (almost) 1 at the first block to `last`."""
-    # region survival-probabilities
     survival = [1 - l / blocks * (1 - last) for l in range(1, blocks + 1)]  # l = 1..L
-    # endregion survival-probabilities
     return survival
 
 
@@ -84,13 +82,11 @@ class ResidualBlock(nn.Module):
 
 def network(survivals):
     """Linear in, a residual block per survival probability, ReLU and linear out."""
-    # region residual-network
     model = nn.Sequential(
         nn.Linear(DIMENSIONS, WIDTH),
         *[ResidualBlock(WIDTH, p) for p in survivals],  # p = 1 everywhere: no stochastic depth
         nn.ReLU(),
         nn.Linear(WIDTH, CLASSES))
-    # endregion residual-network
     return model
 
 

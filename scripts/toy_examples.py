@@ -70,11 +70,9 @@ def run_toy_example_1(net):
 
 def run_toy_example_2(net):
     """Prints g(x) for x = -1, -0.75, ..., 1, one line per input."""
-    # region toy-example-2-forward
     with torch.no_grad():
         for x in TOY2_INPUTS:
             print(f"g({x}) = {net(torch.tensor([x]))}")
-    # endregion toy-example-2-forward
 
 
 def printed(run, *args):

@@ -55,10 +55,8 @@ def plot(initial, without, with_l2):
 
 def main():
     initial = dnn.network().state_dict()[LAYER].numpy().astype(np.float64).ravel()
-    # region weight-histogram
     without = weights(dnn.train(weight_decay=0.0))
     with_l2 = weights(dnn.train(weight_decay=ALPHA))
-    # endregion weight-histogram
 
     use_style()
     save_figure(plot(initial, without, with_l2), "weight-histogram")

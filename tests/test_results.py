@@ -1,10 +1,12 @@
 """Placeholders and code includes (talkbuild/results.py)."""
 
 import json
+from pathlib import Path
 
 import pytest
 
-from talkbuild.results import ResultError, Results, include
+from talkbuild.markdown import create_parser
+from talkbuild.results import INCLUDE, REGION_MARKER, ResultError, Results, include
 
 
 @pytest.fixture
@@ -84,3 +86,24 @@ def test_include_errors_name_the_region(tmp_path, text, region, message):
     (tmp_path / "s.py").write_text(text)
     with pytest.raises(ResultError, match=message):
         include(tmp_path / "s.py", region)
+
+
+def test_every_region_marked_in_the_scripts_is_shown_on_a_slide():
+    """A `# region` marker says "a slide shows this code": one that no slide includes
+    misleads whoever edits the script."""
+    repo = Path(__file__).resolve().parents[1]
+    md = create_parser()
+    shown = set()
+    for source in sorted((repo / "slides").glob("*.md")):
+        for token in md.parse(source.read_text(encoding="utf-8")):
+            match = INCLUDE.search(token.info) if token.type == "fence" else None
+            if match:
+                file_name, _, region = match.group(1).partition("#")
+                shown.add(((source.parent / file_name).resolve(), region))
+    assert shown, "no slide includes code: the test is looking in the wrong place"
+    marked = {(script.resolve(), match.group(2))
+              for script in (repo / "scripts").rglob("*.py")
+              for match in map(REGION_MARKER.match, script.read_text().splitlines())
+              if match and match.group(1) == "region"}
+    unused = sorted(f"{path.relative_to(repo)}#{region}" for path, region in marked - shown)
+    assert unused == []
