@@ -13,6 +13,9 @@ which hidden ReLUs are on for each training sample.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+
 import numpy as np
 import torch
 
@@ -29,6 +32,27 @@ NOISE_LOSS = SAMPLE_COUNT * NOISE_STD ** 2  # the clean curve's expected loss on
 STALLED_LOSS = 10 * NOISE_LOSS  # a training that ends above this is stuck far from any fit
 FIT_STEPS = (0, 10, 100, 1000, STEPS)  # the steps "Minima details" draws
 RECORD_POINTS = 30  # about this many log-spaced steps record the fit and the ReLU patterns
+
+
+def keep_freed_memory() -> None:
+    """Let freed memory stay in the process rather than go back to the OS (glibc only).
+
+    Each training step allocates and frees the 1000x1000 weight gradient (4 MB) and
+    other large temporaries. Depending on the heap's history, glibc gives such blocks
+    back to the OS on free, and the next step page-faults them in again: measured
+    here, up to 1,800 page faults a step, and a training that took 22 s instead of
+    10 s. Serving blocks up to 64 MB from the heap and not trimming it below 128 MB
+    of free space removes that. The numbers computed are the same.
+    """
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return
+    libc = ctypes.CDLL(libc_name)
+    if not hasattr(libc, "mallopt"):  # not glibc: nothing to tune
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's <malloc.h>
+    libc.mallopt(m_mmap_threshold, 64 << 20)
+    libc.mallopt(m_trim_threshold, 128 << 20)
 
 
 def network(seed: int = INIT_SEED) -> torch.nn.Sequential:
@@ -90,6 +114,7 @@ def fit(seed_init: int = INIT_SEED, seed_noise: int = NOISE_SEED, weight_decay: 
     the fit on the dense grid (`fit`) and the hidden ReLUs' on/off patterns over the
     samples (`on1`, `on2`: [step, neuron, sample]) after that many updates.
     """
+    keep_freed_memory()
     net = network(seed_init)
     x, y = (as_column(v) for v in noisy_samples(seed_noise))
     grid = as_column(dense_grid())
