@@ -10,7 +10,13 @@ figures and caches are left alone. It measures, on this machine, in one run:
   d. the training lower bound and the measured E3 loop, from
      benchmarks/training_bound.py (FLOPs / measured matmul throughput);
   e. naive: `python scripts/<name>.py` for every script, one after another,
-     from an empty figures/ and cache.
+     from an empty figures/ and cache, each script on its own: with
+     FIGKIT_MEMO=process a script trains every network it needs itself, as it
+     would with no build around it (a network is not retrained within a script);
+  e'. the same loop with the build's disk memo (FIGKIT_MEMO=disk), so a later
+     script loads the networks an earlier one trained: not the target's
+     baseline, reported so that the gain from sharing and the gain from running
+     in parallel can be told apart.
 
 Targets: a <= 0.5 x e; the E3 loop <= 1.5 x its bound; b < 0.5 s; c < 0.5 s.
 The machine is shared and timings are noisy: each measurement is repeated and
@@ -100,12 +106,14 @@ def summary(samples: list[float]) -> dict:
             "samples_s": [round(s, 3) for s in samples]}
 
 
-def naive(copy: Path) -> dict:
-    """e: each script once, serially, from an empty figures dir and cache."""
+def naive(copy: Path, memo: str) -> dict:
+    """e (memo "process") or e' ("disk"): each script once, serially, from an empty
+    figures dir and cache."""
     empty_figures(copy)
     per_script, failed = {}, []
     for script in scripts_in(copy):
-        seconds, code, tail = timed([PYTHON, str(script.relative_to(copy))], copy)
+        seconds, code, tail = timed([PYTHON, str(script.relative_to(copy))], copy,
+                                    {"FIGKIT_MEMO": memo})
         per_script[script.stem] = round(seconds, 3)
         if code:
             failed.append({"script": script.stem, "exit": code, "tail": tail})
@@ -203,14 +211,18 @@ def main(argv: list[str] | None = None) -> int:
         copy = scratch_copy(Path(tmp))
         results["scripts"] = [s.stem for s in scripts_in(copy)]
         if not args.skip_cold:
-            runs = {"naive": [], "fork": [], "subprocess": []}
+            runs = {"naive": [], "naive_shared": [], "fork": [], "subprocess": []}
             for i in range(args.cold_repeats):  # interleaved, so load drifts hit all alike
                 print(f"bench: cold round {i + 1}/{args.cold_repeats}", file=sys.stderr)
-                runs["naive"].append(naive(copy))
+                runs["naive"].append(naive(copy, "process"))
+                runs["naive_shared"].append(naive(copy, "disk"))
                 runs["fork"].append(cold(copy, "fork"))
                 runs["subprocess"].append(cold(copy, "subprocess"))
             results["e_naive"] = {**summary([r["seconds"] for r in runs["naive"]]),
                                   "runs": runs["naive"]}
+            results["e_naive_shared"] = {
+                **summary([r["seconds"] for r in runs["naive_shared"]]),
+                "runs": runs["naive_shared"]}
             results["a_cold"] = {**summary([r["seconds"] for r in runs["fork"]]),
                                  "runs": runs["fork"]}
             results["a_cold_subprocess"] = {**summary([r["seconds"] for r in runs["subprocess"]]),
@@ -226,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         results["d_training"] = training_bound(copy)
     results["machine"]["load_after"] = os.getloadavg()
     results["targets"] = targets(results)
+    results["ratios"] = ratios(results)
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
@@ -252,11 +265,26 @@ def targets(r: dict) -> dict:
     return out
 
 
+def ratios(r: dict) -> dict:
+    """The cold figures against both naive loops, and what sharing alone saves."""
+    a, e, shared = (r.get(key, {}).get("median_s")
+                    for key in ("a_cold", "e_naive", "e_naive_shared"))
+    out = {}
+    if a and e:
+        out["a / e"] = round(a / e, 3)
+    if a and shared:
+        out["a / e' (shared memo, not the target)"] = round(a / shared, 3)
+    if e and shared:
+        out["e' / e (what sharing alone saves)"] = round(shared / e, 3)
+    return out
+
+
 def table(r: dict) -> str:
     rows = [("measurement", "median", "samples")]
     names = (("a_cold", "a. cold, fork server"), ("a_cold_subprocess", "a. cold, subprocesses"),
              ("b_noop", "b. no-op build"), ("c_slide_edit", "c. slide-edit build"),
-             ("e_naive", "e. naive serial loop"))
+             ("e_naive", "e. naive serial loop"),
+             ("e_naive_shared", "e'. naive loop, shared memo"))
     for key, label in names:
         entry = r.get(key)
         if not entry:
@@ -278,6 +306,14 @@ def table(r: dict) -> str:
         rows.append(("d. training bound", "", json.dumps(d["report"])[:120]))
     else:
         rows.append(("d. training bound", "-", d.get("skipped") or f"failed: {d.get('tail', '')}"))
+    cores = d.get("report", {}).get("parallel") if isinstance(d.get("report"), dict) else None
+    if cores:
+        rows.append(("d. E3 on 2 cores", f"{cores['two_processes_speedup']:.2f}x",
+                     "two trainings side by side, 1 thread each, vs one alone"))
+        rows.append(("", f"{cores['two_threads_speedup']:.2f}x",
+                     "one training on 2 threads vs 1 thread"))
+    for name, value in r.get("ratios", {}).items():
+        rows.append((name, f"{value}", ""))
     same = r.get("reproducible")
     if same:
         rows.append(("figures byte-identical", "yes" if same["identical"] else "NO",

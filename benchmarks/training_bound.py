@@ -30,15 +30,26 @@ Prints one JSON object and writes it to build/bench/training_bound.json. Keys:
   ratio                 loop_seconds / bound_seconds (target: <= 1.5)
   target_ratio          1.5
   meets_target          ratio <= target_ratio
+  cores                 the cores this process may use
+  parallel              what the cores give E3's steps (each timing the median of `repeats`):
+    steps_per_second      one training on one thread
+    two_processes_speedup two trainings at once, one thread each: their summed steps per
+                          second over one training's
+    two_threads_speedup   one training on two threads over one training on one thread
+                        Neither reaches 2 on this machine: two busy cores slow each
+                        other down. Left out on a machine with one core.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import torch
@@ -53,6 +64,7 @@ BATCH = 21  # the 21 noisy samples, one full batch
 WIDTHS = (1, 1000, 1000, 1)  # input, hidden, hidden, output
 TARGET_RATIO = 1.5
 TIMED_CALLS = 200  # matmul and optimiser steps per timing
+PARALLEL_STEPS = 400  # E3 steps per training process of the parallel timing
 
 
 def matmul_flops() -> int:
@@ -108,6 +120,7 @@ def measure(repeats: int) -> dict:
     """Every timing `repeats` times, interleaved (matmuls, optimiser, whole training), so
     that a change in the machine's load affects the bound and the loop alike."""
     torch.set_num_threads(1)
+    dnn.keep_freed_memory()  # as dnn.fit does: the bound is arithmetic, not page faults
     flops = matmul_flops()
     matmuls, update = matmul_step(), optimizer_step()
     matmuls(), update()  # warm up: allocations, momentum buffers
@@ -138,12 +151,69 @@ def measure(repeats: int) -> dict:
     }
 
 
+def steps_worker(threads: int, steps: int) -> None:
+    """Child process of `parallel`: an E3 training (`dnn.fit`) of `steps` steps on `threads`
+    threads, once the parent says go.
+
+    Prints "ready" after a short warm-up training, waits for a line on stdin, then
+    trains and prints the wall seconds the training took."""
+    torch.set_num_threads(threads)
+    dnn.fit(steps=10)  # warm up: imports, allocations
+    print("ready", flush=True)
+    sys.stdin.readline()
+    start = time.perf_counter()
+    dnn.fit(steps=steps)
+    print(time.perf_counter() - start, flush=True)
+
+
+def together(threads: list[int], steps: int) -> list[float]:
+    """Start one training process per entry of `threads`, let them all go at once, and
+    return each one's steps per second (wall time: they run side by side)."""
+    with ExitStack() as stack:
+        children = [stack.enter_context(subprocess.Popen(
+            [sys.executable, __file__, "--steps-worker", str(n), str(steps)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            env={**os.environ, "OMP_NUM_THREADS": str(n)})) for n in threads]
+        for child in children:
+            if child.stdout.readline().strip() != "ready":
+                raise RuntimeError("a timing process failed before it was ready")
+        for child in children:
+            child.stdin.write("go\n")
+            child.stdin.flush()
+        rates = [steps / float(child.stdout.readline()) for child in children]
+    if any(child.returncode for child in children):
+        raise RuntimeError("a timing process failed")
+    return rates
+
+
+def parallel(repeats: int, steps: int = PARALLEL_STEPS) -> dict:
+    """How much faster E3's steps go on two cores: as two trainings side by side (what the
+    figure pipeline does) and as one training on two threads (torch's default)."""
+    alone, side_by_side, two_threads = [], [], []
+    for _ in range(repeats):  # interleaved, like `measure`
+        alone.append(together([1], steps)[0])
+        side_by_side.append(sum(together([1, 1], steps)))
+        two_threads.append(together([2], steps)[0])
+    one = statistics.median(alone)
+    return {"steps_per_second": one,
+            "two_processes_speedup": statistics.median(side_by_side) / one,
+            "two_threads_speedup": statistics.median(two_threads) / one}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3,
                         help="timings repeated, the median reported (default 3)")
+    parser.add_argument("--steps-worker", nargs=2, type=int, metavar=("THREADS", "STEPS"),
+                        help=argparse.SUPPRESS)  # a child process of the parallel timing
     args = parser.parse_args(argv)
+    if args.steps_worker:
+        steps_worker(*args.steps_worker)
+        return 0
     result = measure(args.repeats)
+    result["cores"] = len(os.sched_getaffinity(0))
+    if result["cores"] >= 2:
+        result["parallel"] = parallel(args.repeats)
     text = json.dumps(result, indent=2, sort_keys=True)
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     OUTPUT.write_text(text + "\n", encoding="utf-8")

@@ -11,8 +11,10 @@
    max(1, cores // jobs) threads through OMP_NUM_THREADS and friends, so the
    scripts do not fight over cores. The count is the same whichever scripts
    are stale (results can depend on it in the last bits), and it is also the
-   faster choice here: the talk's networks are small, and two threads on one
-   of them ran 5x slower than one on this 2-core machine (dropout: 83 s vs 15 s).
+   faster choice here: most of the talk's networks are small, and two threads on
+   one of them ran 5x slower than one on this 2-core machine (dropout: 83 s vs
+   15 s); E3's trainings, the big ones, go about as fast side by side on one
+   thread each as one after another on two (benchmarks/training_bound.py).
    A script that sits idle (waiting on the memo lock while another script
    trains the network it needs, or sleeping) lends its slot to the next one.
 3. Each script's stdout and stderr go to figures/.cache/logs/<name>.out/.err.
@@ -126,6 +128,7 @@ class Pipeline:
             "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "FIGKIT_THREADS")})
         env["MPLBACKEND"] = "Agg"
         env["PYTHONHASHSEED"] = "0"  # same set/dict order in every run: byte-stable outputs
+        env["FIGKIT_MEMO"] = "disk"  # scripts share trained networks (figkit.cache)
         if os.environ.get("TALKBUILD_WORKERS", "fork") == "subprocess" or not hasattr(os, "fork"):
             launcher = SubprocessLauncher(env, self.root)
         else:

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
+import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -399,9 +402,11 @@ def test_figures_are_byte_identical_from_run_to_run(figkit_project):
     assert contents[0] == contents[1]
 
 
-def test_a_memoised_network_is_computed_once_per_build(figkit_project):
-    for name in ("first", "second", "third"):
-        write(figkit_project / "scripts" / f"{name}.py", f'''
+def write_memo_scripts(project: Path, names=("first", "second", "third")) -> None:
+    """Scripts that each ask twice for the same memoised "network"; every training
+    appends a line to trainings.log."""
+    for name in names:
+        write(project / "scripts" / f"{name}.py", f'''
             import time
             from figkit import FIGURES, save_results
             from figkit.cache import memo
@@ -414,13 +419,46 @@ def test_a_memoised_network_is_computed_once_per_build(figkit_project):
                 return [1.0, 2.0]
 
 
-            save_results(__file__, {{"weights": memo("network", {{"steps": 10}}, train)}})
+            first = memo("network", {{"steps": 10}}, train)
+            assert memo("network", {{"steps": 10}}, train) == first
+            save_results(__file__, {{"weights": first}})
         ''')
+
+
+def test_a_memoised_network_is_computed_once_per_build(figkit_project, monkeypatch):
+    write_memo_scripts(figkit_project)
+    monkeypatch.setenv("FIGKIT_MEMO", "process")  # the build shares all the same
     diagnostics, _ = build(figkit_project, jobs=3)
     assert diagnostics == []
     assert (figkit_project / "trainings.log").read_text() == "trained\n"
     assert json.loads((figkit_project / "figures" / "third.json").read_text()) == {
         "weights": [1.0, 2.0]}
+
+
+def run_alone(project: Path, name: str, memo_mode: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, f"scripts/{name}.py"], cwd=project,
+                          env={**os.environ, "FIGKIT_MEMO": memo_mode},
+                          capture_output=True, text=True)
+
+
+def test_process_memo_shares_within_a_script_only(figkit_project):
+    """FIGKIT_MEMO=process, as the benchmark's naive loop runs the scripts: each script
+    trains what it needs once, and nothing is shared between scripts."""
+    write_memo_scripts(figkit_project, ("first", "second"))
+    for name in ("first", "second"):
+        assert run_alone(figkit_project, name, "process").returncode == 0
+    assert (figkit_project / "trainings.log").read_text() == "trained\n" * 2
+    assert not (figkit_project / "figures" / ".cache" / "memo").exists()
+    for name in ("first", "second"):  # the default, disk, shares between separate runs
+        assert run_alone(figkit_project, name, "disk").returncode == 0
+    assert (figkit_project / "trainings.log").read_text() == "trained\n" * 3
+
+
+def test_an_unknown_memo_mode_is_an_error(figkit_project):
+    write_memo_scripts(figkit_project, ("first",))
+    done = run_alone(figkit_project, "first", "shared")
+    assert done.returncode != 0
+    assert "FIGKIT_MEMO='shared': expected one of disk, process" in done.stderr
 
 
 def test_a_no_op_build_is_quick(project):

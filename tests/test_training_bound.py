@@ -18,3 +18,8 @@ def test_one_step_counts_the_matmuls_of_forward_and_backward_for_a_batch_of_21()
     # for each 1000-wide layer at the ends (the input x needs no gradient): 2*m*n*k each.
     big, small = 2 * 21 * 1000 * 1000, 2 * 21 * 1000
     assert load_benchmark().matmul_flops() == 3 * big + 2 * small + 3 * small
+
+
+def test_parallel_timing_runs_trainings_side_by_side_and_reports_each_rate():
+    rates = load_benchmark().together([1, 1], steps=20)
+    assert len(rates) == 2 and all(rate > 0 for rate in rates)

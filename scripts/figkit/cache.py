@@ -6,6 +6,10 @@ parameters and the current source of the code that computes it, or calls
 asks for the same value while it is being computed wait and then load it, so a
 network several figures need is trained once per build even when the scripts
 run in parallel.
+
+`FIGKIT_MEMO=process` keeps values in the process instead: a script then computes
+every network it needs itself, as a script with no build around it would. The
+benchmark's naive loop (benchmarks/figures.py) runs the scripts that way.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import fcntl
 import hashlib
 import inspect
 import json
+import os
 import pickle
 import platform
 from collections.abc import Callable, Iterable
@@ -27,6 +32,8 @@ T = TypeVar("T")
 
 MEMO_DIR = CACHE / "memo"
 _LIBRARIES = ("numpy", "torch")  # results depend on their versions
+MODES = ("disk", "process")  # where FIGKIT_MEMO keeps values; disk is the default
+_in_process: dict[str, object] = {}
 
 
 def _fingerprint(name: str, params: dict, sources: Iterable[Path]) -> str:
@@ -55,8 +62,12 @@ def memo(name: str, params: dict, compute: Callable[[], T], *,
     code, `sources`, and the library versions: change any and it is recomputed.
     """
     own = [inspect.getsourcefile(compute), Path(__file__).with_name("__init__.py"), __file__]
-    key = _fingerprint(name, params, [*own, *sources])
-    path = MEMO_DIR / f"{name}-{key}.pickle"
+    key = f"{name}-{_fingerprint(name, params, [*own, *sources])}"
+    if _mode() == "process":
+        if key not in _in_process:
+            _in_process[key] = compute()
+        return _in_process[key]
+    path = MEMO_DIR / f"{key}.pickle"
     MEMO_DIR.mkdir(parents=True, exist_ok=True)
     with open(path.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
@@ -66,3 +77,10 @@ def memo(name: str, params: dict, compute: Callable[[], T], *,
         value = compute()
         write_atomically(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
         return value
+
+
+def _mode() -> str:
+    mode = os.environ.get("FIGKIT_MEMO") or "disk"
+    if mode not in MODES:
+        raise ValueError(f"FIGKIT_MEMO={mode!r}: expected one of {', '.join(MODES)}")
+    return mode
