@@ -7,7 +7,7 @@
    changed. `force` takes them all and also empties the memo of trained
    networks (figures/.cache/memo), so "rebuild everything" includes training.
 2. Run them `jobs` at a time (default: one per core), longest first by the
-   durations of the last build (unknown ones first). Each process gets
+   durations of the last build (never-timed ones first, the most code first). Each process gets
    max(1, cores // jobs) threads through OMP_NUM_THREADS and friends, so the
    scripts do not fight over cores. The count is the same whichever scripts
    are stale (results can depend on it in the last bits), and it is also the
@@ -30,7 +30,6 @@ asks first, under figkit.cache's file lock, and loaded by the rest.
 from __future__ import annotations
 
 import fcntl
-import math
 import os
 import re
 import shutil
@@ -104,8 +103,7 @@ class Pipeline:
             self.report.line(f"figures: {len(scripts)} up to date")
             return []
 
-        # Longest first; never-timed scripts (duration unknown) before all others.
-        stale.sort(key=lambda s: (-(self.stamps.duration(s.stem) or math.inf), s.stem))
+        stale.sort(key=lambda s: self._order(s, deps[s]))
         external = set().union(*(deps[s].external for s in stale))
         preload = [m for m in PRELOADABLE
                    if any(e == m or e.startswith(m + ".") for e in external)]
@@ -119,6 +117,17 @@ class Pipeline:
             summary += f", {failed} failed"
         self.report.line(f"{summary} in {time.monotonic() - begin:.1f} s")
         return diagnostics
+
+    def _order(self, script: Path, deps) -> tuple:
+        """Sort key: longest first by the last build's durations. Never-timed scripts
+        (a fresh clone) go before all others, and among them the ones with the most
+        code (script and repository imports, in bytes) first: a rough guess at their
+        work, which on a fresh clone starts the trainings before the quick plots."""
+        duration = self.stamps.duration(script.stem)
+        if duration is None:
+            code = sum(f.stat().st_size for f in deps.files if f.is_file())
+            return (0, -code, script.stem)
+        return (1, -duration, script.stem)
 
     def _run_all(self, stale: list[Path], keys: dict[str, str], preload: list[str],
                  threads: int) -> list[Diagnostic]:

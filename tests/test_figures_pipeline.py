@@ -286,7 +286,7 @@ def test_an_idle_script_lends_its_slot_to_the_next(project):
     ''')
     (project / "scripts" / "alpha.py").unlink()
     (project / "scripts" / "beta.py").unlink()
-    build(project, jobs=1)  # never-timed scripts run in name order: waiting first
+    build(project, jobs=1)  # never-timed scripts, the most code first: waiting
     finished = {n: float((project / "figures" / f"{n}.txt").read_text())
                 for n in ("waiting", "working")}
     assert finished["working"] < finished["waiting"]
@@ -369,6 +369,25 @@ def test_longest_script_starts_first(project):
     add_script(project, "beta", delay=0.01)
     _, printed = build(project, jobs=1)
     assert printed.index("running alpha") < printed.index("running beta")
+
+
+def test_never_timed_scripts_start_first_the_ones_with_most_code_first(project):
+    build(project)  # alpha and beta are timed now
+    write(project / "scripts" / "quick.py", '''
+        from kit import save
+        save("quick.txt", "quick")
+    ''')
+    write(project / "scripts" / "training.py", '''
+        from kit import save
+        from _text import LONG_TEXT  # a repository import: its code counts too
+        save("training.txt", LONG_TEXT)
+    ''')
+    write(project / "scripts" / "_text.py", f"LONG_TEXT = {'x' * 2000!r}\n")
+    add_script(project, "alpha", delay=0.01)  # changed, so stale; timed last build
+    _, printed = build(project, jobs=1)
+    assert printed.index("running training") < printed.index("running quick")  # not by name
+    assert printed.index("running quick") < printed.index("running alpha")
+    assert "running beta" not in printed
 
 
 @pytest.fixture
