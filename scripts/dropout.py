@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from figkit import save_results
+from figkit import one_thread_for_small_networks, save_results
 from figkit.plot import BLUE, FULL, GREEN, GREY, OVERFIT_COLOR, plt, save_figure, use_style
 
 SEEDS = range(10)  # each seed draws its own data, initial weights and dropout masks
@@ -236,9 +236,7 @@ def plot(runs, numbers):
 
 
 def main():
-    # Small networks: one thread is as fast as several, and float rounding (so every digit
-    # of the results) does not depend on how many threads the build grants this script.
-    torch.set_num_threads(1)
+    one_thread_for_small_networks()
     runs = sweep()
     numbers = summary(runs)
 

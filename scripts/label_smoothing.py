@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from figkit import save_results
+from figkit import one_thread_for_small_networks, save_results
 from figkit.plot import FIT_COLOR, FULL, OVERFIT_COLOR, plt, save_figure, use_style
 
 SEEDS = range(5)  # each seed draws its own data and initial weights
@@ -232,9 +232,7 @@ def plot_calibration(runs_by_radius, numbers_by_radius):
 
 
 def main():
-    # Small networks: one thread is as fast as several, and float rounding (so every digit
-    # of the results) does not depend on how many threads the build grants this script.
-    torch.set_num_threads(1)
+    one_thread_for_small_networks()
     runs = {name: sweep(radius) for name, radius in RADII.items()}
     numbers = {name: summary(runs[name]) for name in RADII}
 

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from figkit import save_results
+from figkit import one_thread_for_small_networks, save_results
 from figkit.plot import (BLACK, FIT_COLOR, FULL, GREY, OVERFIT_COLOR, plt, save_figure,
                          use_style)
 
@@ -247,9 +247,7 @@ def plot_blocks(runs):
 
 
 def main():
-    # Small networks: one thread is as fast as several, and float rounding (so every digit
-    # of the results) does not depend on how many threads the build grants this script.
-    torch.set_num_threads(1)
+    one_thread_for_small_networks()
     runs = sweep()
     numbers = summary(runs)
 

@@ -55,6 +55,15 @@ def noisy_samples(seed: int = NOISE_SEED) -> tuple[np.ndarray, np.ndarray]:
     return x, curve(x) + noise
 
 
+def one_thread_for_small_networks() -> None:
+    """Train on one thread. For small networks one is as fast as several (dropout's
+    took 83 s on two threads and 15 s on one), and float rounding, so every digit of
+    the results, then does not depend on how many threads the build grants."""
+    import torch  # here, not at the top: most scripts never train anything
+
+    torch.set_num_threads(1)
+
+
 def script_name(script_file: str) -> str:
     """`scripts/least_squares.py` -> `least_squares`, the name slides use for its results."""
     return Path(script_file).stem
