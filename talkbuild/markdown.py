@@ -140,13 +140,18 @@ def _slide_break(state: StateBlock, start_line: int, end_line: int, silent: bool
         return False
     if silent:
         return True
-    token = state.push("slide_break", "", 0)
-    token.block = True
-    token.map = [start_line, start_line + 1]
-    token.markup = text.rstrip()
-    token.meta = {"kind": kind}
+    _line_token(state, "slide_break", start_line, text.rstrip()).meta = {"kind": kind}
     state.line = start_line + 1
     return True
+
+
+def _line_token(state: StateBlock, kind: str, line: int, markup: str) -> Token:
+    """A block token for one whole source line (a separator or the `Note:` line)."""
+    token = state.push(kind, "", 0)
+    token.block = True
+    token.map = [line, line + 1]
+    token.markup = markup
+    return token
 
 
 def _slide_notes(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
@@ -160,10 +165,7 @@ def _slide_notes(state: StateBlock, start_line: int, end_line: int, silent: bool
         return False
     if silent:
         return True
-    token = state.push("slide_notes", "", 0)
-    token.block = True
-    token.map = [start_line, start_line + 1]
-    token.markup = text[:len(prefix)]
+    _line_token(state, "slide_notes", start_line, text[:len(prefix)])
     rest = text[len(prefix):]
     if not rest.strip():
         state.line = start_line + 1
