@@ -36,6 +36,8 @@ serve: $(PY_STAMP) $(NODE_STAMP)
 	$(PY) build.py --serve --port $(PORT)
 
 test: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM) $(PDFTOTEXT)
+	$(PY) -m ruff check --quiet .
+	$(PY) -m ruff format --check --quiet .
 	$(PY) -m pytest
 
 # The deck printed to build/deck.pdf, one page per slide (see README: PDF).

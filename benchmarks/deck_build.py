@@ -27,8 +27,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 0.25  # median wall time of one build, start-up included
-SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="400" height="300">'
-       '<rect width="400" height="300" fill="#eee"/><circle cx="{x}" cy="150" r="80"/></svg>\n')
+SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="300">'
+    '<rect width="400" height="300" fill="#eee"/><circle cx="{x}" cy="150" r="80"/></svg>\n'
+)
 CODE = '''"""A stand-in experiment script."""
 import numpy as np
 
@@ -47,27 +49,56 @@ def slide(i: int) -> str:
     kind = i % 5
     body = [f"## Slide {i}: a realistic title", ""]
     if kind == 0:
-        body += ["- a first point with *emphasis* and `inline code`",
-                 "  - a nested point <!-- .element: class=\"fragment\" -->",
-                 "- a second point with a [link](https://example.org)", "",
-                 f"![Figure {i}](figures/figure-{i % 7}.svg)"]
+        body += [
+            "- a first point with *emphasis* and `inline code`",
+            '  - a nested point <!-- .element: class="fragment" -->',
+            "- a second point with a [link](https://example.org)",
+            "",
+            f"![Figure {i}](figures/figure-{i % 7}.svg)",
+        ]
     elif kind == 1:
-        body += ["```python [|2|3-4]", "import torch", "model = torch.nn.Sequential(",
-                 "    torch.nn.Linear(1, 1000), torch.nn.ReLU(),", "    torch.nn.Linear(1000, 1))",
-                 "loss = torch.nn.MSELoss(reduction='sum')", "```"]
+        body += [
+            "```python [|2|3-4]",
+            "import torch",
+            "model = torch.nn.Sequential(",
+            "    torch.nn.Linear(1, 1000), torch.nn.ReLU(),",
+            "    torch.nn.Linear(1000, 1))",
+            "loss = torch.nn.MSELoss(reduction='sum')",
+            "```",
+        ]
     elif kind == 2:
-        body += ["$$", r"L(w) = \sum_i (y_i - f(x_i; w))^2 + \alpha \sum_j w_j^2", "$$", "",
-                 r"The gradient of the penalty is $2 \alpha w_j$ for each weight $w_j$.", "",
-                 "The error was {{ bench.error:.2e }} after {{ bench.steps }} steps."]
+        body += [
+            "$$",
+            r"L(w) = \sum_i (y_i - f(x_i; w))^2 + \alpha \sum_j w_j^2",
+            "$$",
+            "",
+            r"The gradient of the penalty is $2 \alpha w_j$ for each weight $w_j$.",
+            "",
+            "The error was {{ bench.error:.2e }} after {{ bench.steps }} steps.",
+        ]
     elif kind == 3:
-        body += ["```python [17: 1|3]  include=scripts/fit.py#fit", "```", "",
-                 "| alpha | loss |", "| --- | --- |", "| 0 | 3.6e-14 |", "| 0.08 | 0.0213 |"]
+        body += [
+            "```python [17: 1|3]  include=scripts/fit.py#fit",
+            "```",
+            "",
+            "| alpha | loss |",
+            "| --- | --- |",
+            "| 0 | 3.6e-14 |",
+            "| 0.08 | 0.0213 |",
+        ]
     else:
-        body += ["> A quote about regularization,\\", "> over two lines.", "",
-                 f'<img src="figures/figure-{i % 7}.svg" alt="raw" style="height: 30vh">',
-                 "<!-- a comment nobody sees -->"]
-    body += ["", "Note:", f"Speaker notes for slide {i}: say what the figure shows, "
-             "and mention $\\alpha$."]
+        body += [
+            "> A quote about regularization,\\",
+            "> over two lines.",
+            "",
+            f'<img src="figures/figure-{i % 7}.svg" alt="raw" style="height: 30vh">',
+            "<!-- a comment nobody sees -->",
+        ]
+    body += [
+        "",
+        "Note:",
+        f"Speaker notes for slide {i}: say what the figure shows, and mention $\\alpha$.",
+    ]
     return "\n".join(body)
 
 
@@ -78,8 +109,10 @@ def write_deck(folder: Path, slides: int) -> Path:
         (folder / "figures" / f"figure-{k}.svg").write_text(SVG.format(x=100 + 30 * k))
     (folder / "figures" / "bench.json").write_text(json.dumps({"error": 3.6e-14, "steps": 4000}))
     (folder / "scripts" / "fit.py").write_text(CODE)
-    parts = ["---\ntitle: Benchmark deck\nauthor: Bench\ndate: 2025-03-10\nresults: figures\n"
-             "reveal:\n  slideNumber: true\n---\n\n# Benchmark deck"]
+    parts = [
+        "---\ntitle: Benchmark deck\nauthor: Bench\ndate: 2025-03-10\nresults: figures\n"
+        "reveal:\n  slideNumber: true\n---\n\n# Benchmark deck"
+    ]
     for i in range(1, slides):
         parts.append(("\n\n-v-\n\n" if i % 4 == 0 else "\n\n---\n\n") + slide(i))
     deck = folder / "deck.md"
@@ -92,8 +125,9 @@ def timed(command: list[str]) -> tuple[float, float]:
     time when other jobs share the machine's two cores."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    subprocess.run(
+        command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -101,18 +135,20 @@ def timed(command: list[str]) -> tuple[float, float]:
 
 def stats(times: list[float]) -> str:
     spread = statistics.stdev(times) if len(times) > 1 else 0.0
-    return (f"median {statistics.median(times):.3f} s  min {min(times):.3f}  "
-            f"max {max(times):.3f}  stdev {spread:.3f}  (n={len(times)})")
+    return (
+        f"median {statistics.median(times):.3f} s  min {min(times):.3f}  "
+        f"max {max(times):.3f}  stdev {spread:.3f}  (n={len(times)})"
+    )
 
 
 def identical(a: Path, b: Path) -> bool:
     """Same files with the same bytes in both folders."""
+
     def files(root: Path) -> dict[str, Path]:
         return {p.relative_to(root).as_posix(): p for p in root.rglob("*") if p.is_file()}
 
     fa, fb = files(a), files(b)
-    return fa.keys() == fb.keys() and all(
-        filecmp.cmp(fa[k], fb[k], shallow=False) for k in fa)
+    return fa.keys() == fb.keys() and all(filecmp.cmp(fa[k], fb[k], shallow=False) for k in fa)
 
 
 def main() -> int:
@@ -143,14 +179,18 @@ def main() -> int:
             build_runs.append(timed(build))
     with open("/proc/loadavg") as load:
         print(f"load average: {' '.join(load.read().split()[:3])}")
-    for label, runs in ((f"build.py, {args.slides} slides", build_runs),
-                        ("python -c pass", bare_runs)):
+    for label, runs in (
+        (f"build.py, {args.slides} slides", build_runs),
+        ("python -c pass", bare_runs),
+    ):
         print(f"{label:24s} wall: {stats([w for w, _ in runs])}")
         print(f"{'':24s} CPU:  {stats([c for _, c in runs])}")
     median = statistics.median(w for w, _ in build_runs)
     bare = statistics.median(w for w, _ in bare_runs)
-    print(f"ratio of wall medians: {median / bare:.1f}x bare start-up; "
-          f"target {TARGET_SECONDS} s: {'met' if median < TARGET_SECONDS else 'NOT met'}")
+    print(
+        f"ratio of wall medians: {median / bare:.1f}x bare start-up; "
+        f"target {TARGET_SECONDS} s: {'met' if median < TARGET_SECONDS else 'NOT met'}"
+    )
     return 0 if same else 1
 
 

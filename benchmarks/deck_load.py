@@ -36,8 +36,11 @@ KATEX_FONTS_LOADED = """() => [...document.fonts].filter(f => f.status === 'load
 
 
 def size(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() \
+    return (
+        sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+        if path.is_dir()
         else path.stat().st_size
+    )
 
 
 def load_times(context, page_path: Path) -> list[float]:
@@ -64,26 +67,36 @@ def fonts_in_print_view(context, page_path: Path) -> list[str]:
 
 def main() -> None:
     for options in ([], ["--self-contained"]):
-        subprocess.run([sys.executable, str(ROOT / "build.py"), "--no-figures", *options],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, str(ROOT / "build.py"), "--no-figures", *options],
+            check=True,
+            capture_output=True,
+        )
     results = {}
     with tempfile.TemporaryDirectory() as profile, chromium(Path(profile)) as context:
         for name, page_path in (("folder", FOLDER / "index.html"), ("one-file", ONE_FILE)):
             load_times(context, page_path)  # warm the disk cache, not the browser's
             times = load_times(context, page_path)
-            results[name] = {"bytes": size(page_path.parent if name == "folder" else page_path),
-                             "load_ms": times, "median_ms": statistics.median(times),
-                             "katex_fonts_loaded": fonts_in_print_view(context, page_path)}
-    missing = sorted(set(results["folder"]["katex_fonts_loaded"])
-                     - set(results["one-file"]["katex_fonts_loaded"]))
+            results[name] = {
+                "bytes": size(page_path.parent if name == "folder" else page_path),
+                "load_ms": times,
+                "median_ms": statistics.median(times),
+                "katex_fonts_loaded": fonts_in_print_view(context, page_path),
+            }
+    missing = sorted(
+        set(results["folder"]["katex_fonts_loaded"])
+        - set(results["one-file"]["katex_fonts_loaded"])
+    )
     results["katex_fonts_missing_from_one_file"] = missing
     out = ROOT / "build" / "bench" / "deck_load.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     for name in ("folder", "one-file"):
         r = results[name]
-        print(f"{name:9} {r['bytes'] / 1e6:6.2f} MB  median load {r['median_ms']:6.0f} ms "
-              f"(min {min(r['load_ms']):.0f}, max {max(r['load_ms']):.0f}, {LOADS} loads)")
+        print(
+            f"{name:9} {r['bytes'] / 1e6:6.2f} MB  median load {r['median_ms']:6.0f} ms "
+            f"(min {min(r['load_ms']):.0f}, max {max(r['load_ms']):.0f}, {LOADS} loads)"
+        )
     print("KaTeX fonts the folder deck loads:", ", ".join(results["folder"]["katex_fonts_loaded"]))
     print("missing from the one-file deck:", ", ".join(missing) or "none")
 

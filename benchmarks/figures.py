@@ -47,8 +47,10 @@ PYTHON = sys.executable
 SKIP = (".git", ".venv", "node_modules", "figures", "build", "__pycache__", ".pytest_cache")
 
 # The figures stage alone, in a fresh interpreter, as the build runs it.
-STAGE = ("import sys; from pathlib import Path; from talkbuild.figures import regenerate; "
-         "sys.exit(1 if regenerate(Path('scripts'), Path('figures'), force={force}) else 0)")
+STAGE = (
+    "import sys; from pathlib import Path; from talkbuild.figures import regenerate; "
+    "sys.exit(1 if regenerate(Path('scripts'), Path('figures'), force={force}) else 0)"
+)
 
 COLD_RATIO = 0.5  # a <= 0.5 x e
 TRAINING_RATIO = 1.5  # E3 loop <= 1.5 x its lower bound
@@ -67,8 +69,14 @@ def scratch_copy(into: Path) -> Path:
 def timed(command: list[str], cwd: Path, env: dict | None = None) -> tuple[float, int, str]:
     """Wall seconds, exit status and the last lines of output of one command."""
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env={**os.environ, **(env or {})},
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    done = subprocess.run(
+        command,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - start
     tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
     return seconds, done.returncode, tail
@@ -84,14 +92,20 @@ def scripts_in(copy: Path) -> list[Path]:
 
 def output_digests(copy: Path) -> dict[str, str]:
     """SHA-256 of every figure and results file (figures/*, not the cache)."""
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted((copy / "figures").glob("*")) if p.is_file()}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted((copy / "figures").glob("*"))
+        if p.is_file()
+    }
 
 
 def compare_outputs(runs: dict[str, list[dict]]) -> dict:
     """Are the figures byte-identical across repeats and across ways of running them?"""
-    digests = [(f"{mode} #{i + 1}", run["digests"]) for mode, rs in runs.items()
-               for i, run in enumerate(rs)]
+    digests = [
+        (f"{mode} #{i + 1}", run["digests"])
+        for mode, rs in runs.items()
+        for i, run in enumerate(rs)
+    ]
     reference_name, reference = digests[0]
     differing = {}
     for name, other in digests[1:]:
@@ -102,8 +116,10 @@ def compare_outputs(runs: dict[str, list[dict]]) -> dict:
 
 
 def summary(samples: list[float]) -> dict:
-    return {"median_s": round(statistics.median(samples), 3) if samples else None,
-            "samples_s": [round(s, 3) for s in samples]}
+    return {
+        "median_s": round(statistics.median(samples), 3) if samples else None,
+        "samples_s": [round(s, 3) for s in samples],
+    }
 
 
 def naive(copy: Path, memo: str) -> dict:
@@ -112,24 +128,35 @@ def naive(copy: Path, memo: str) -> dict:
     empty_figures(copy)
     per_script, failed = {}, []
     for script in scripts_in(copy):
-        seconds, code, tail = timed([PYTHON, str(script.relative_to(copy))], copy,
-                                    {"FIGKIT_MEMO": memo})
+        seconds, code, tail = timed(
+            [PYTHON, str(script.relative_to(copy))], copy, {"FIGKIT_MEMO": memo}
+        )
         per_script[script.stem] = round(seconds, 3)
         if code:
             failed.append({"script": script.stem, "exit": code, "tail": tail})
-    return {"seconds": sum(per_script.values()), "scripts": per_script, "failed": failed,
-            "digests": output_digests(copy)}
+    return {
+        "seconds": sum(per_script.values()),
+        "scripts": per_script,
+        "failed": failed,
+        "digests": output_digests(copy),
+    }
 
 
 def cold(copy: Path, workers: str) -> dict:
     """a: the figures stage from an empty figures dir, no stamps, no memo."""
     empty_figures(copy)
-    seconds, code, tail = timed([PYTHON, "-c", STAGE.format(force=False)], copy,
-                                {"TALKBUILD_WORKERS": workers})
+    seconds, code, tail = timed(
+        [PYTHON, "-c", STAGE.format(force=False)], copy, {"TALKBUILD_WORKERS": workers}
+    )
     stamps = json.loads((copy / "figures" / ".cache" / "stamps.json").read_text())
     durations = {name: s["duration"] for name, s in stamps["scripts"].items()}
-    return {"seconds": seconds, "exit": code, "scripts": durations,
-            "digests": output_digests(copy), **({"tail": tail} if code else {})}
+    return {
+        "seconds": seconds,
+        "exit": code,
+        "scripts": durations,
+        "digests": output_digests(copy),
+        **({"tail": tail} if code else {}),
+    }
 
 
 def build_command(copy: Path) -> tuple[list[str], str]:
@@ -165,8 +192,13 @@ def training_bound(copy: Path) -> dict:
     if not script.exists():
         return {"skipped": "benchmarks/training_bound.py does not exist yet"}
     start = time.perf_counter()
-    done = subprocess.run([PYTHON, str(script.relative_to(copy))], cwd=copy,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    done = subprocess.run(
+        [PYTHON, str(script.relative_to(copy))],
+        cwd=copy,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - start
     if done.returncode:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
@@ -204,8 +236,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # kill: clean up like Ctrl-C
 
     results: dict = {
-        "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
-                    "load_before": os.getloadavg()},
+        "machine": {
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_before": os.getloadavg(),
+        },
     }
     with tempfile.TemporaryDirectory(prefix="bench-figures-") as tmp:
         copy = scratch_copy(Path(tmp))
@@ -218,15 +253,22 @@ def main(argv: list[str] | None = None) -> int:
                 runs["naive_shared"].append(naive(copy, "disk"))
                 runs["fork"].append(cold(copy, "fork"))
                 runs["subprocess"].append(cold(copy, "subprocess"))
-            results["e_naive"] = {**summary([r["seconds"] for r in runs["naive"]]),
-                                  "runs": runs["naive"]}
+            results["e_naive"] = {
+                **summary([r["seconds"] for r in runs["naive"]]),
+                "runs": runs["naive"],
+            }
             results["e_naive_shared"] = {
                 **summary([r["seconds"] for r in runs["naive_shared"]]),
-                "runs": runs["naive_shared"]}
-            results["a_cold"] = {**summary([r["seconds"] for r in runs["fork"]]),
-                                 "runs": runs["fork"]}
-            results["a_cold_subprocess"] = {**summary([r["seconds"] for r in runs["subprocess"]]),
-                                            "runs": runs["subprocess"]}
+                "runs": runs["naive_shared"],
+            }
+            results["a_cold"] = {
+                **summary([r["seconds"] for r in runs["fork"]]),
+                "runs": runs["fork"],
+            }
+            results["a_cold_subprocess"] = {
+                **summary([r["seconds"] for r in runs["subprocess"]]),
+                "runs": runs["subprocess"],
+            }
             results["reproducible"] = compare_outputs(runs)
             for mode_runs in runs.values():
                 for run in mode_runs:
@@ -251,24 +293,30 @@ def targets(r: dict) -> dict:
     out = {}
     a, e = r.get("a_cold", {}).get("median_s"), r.get("e_naive", {}).get("median_s")
     if a and e:
-        out["a <= 0.5 e"] = {"value": round(a / e, 3), "limit": COLD_RATIO,
-                             "met": a / e <= COLD_RATIO}
+        out["a <= 0.5 e"] = {
+            "value": round(a / e, 3),
+            "limit": COLD_RATIO,
+            "met": a / e <= COLD_RATIO,
+        }
     for key, name in (("b_noop", "b < 0.5 s"), ("c_slide_edit", "c < 0.5 s")):
         median = r.get(key, {}).get("median_s")
         if median is not None:
             out[name] = {"value": median, "limit": QUICK_SECONDS, "met": median < QUICK_SECONDS}
     measured, bound = e3_ratio(r.get("d_training", {}).get("report"))
     if measured and bound:
-        out["E3 loop <= 1.5 bound"] = {"value": round(measured / bound, 3),
-                                       "limit": TRAINING_RATIO,
-                                       "met": measured / bound <= TRAINING_RATIO}
+        out["E3 loop <= 1.5 bound"] = {
+            "value": round(measured / bound, 3),
+            "limit": TRAINING_RATIO,
+            "met": measured / bound <= TRAINING_RATIO,
+        }
     return out
 
 
 def ratios(r: dict) -> dict:
     """The cold figures against both naive loops, and what sharing alone saves."""
-    a, e, shared = (r.get(key, {}).get("median_s")
-                    for key in ("a_cold", "e_naive", "e_naive_shared"))
+    a, e, shared = (
+        r.get(key, {}).get("median_s") for key in ("a_cold", "e_naive", "e_naive_shared")
+    )
     out = {}
     if a and e:
         out["a / e"] = round(a / e, 3)
@@ -281,10 +329,14 @@ def ratios(r: dict) -> dict:
 
 def table(r: dict) -> str:
     rows = [("measurement", "median", "samples")]
-    names = (("a_cold", "a. cold, fork server"), ("a_cold_subprocess", "a. cold, subprocesses"),
-             ("b_noop", "b. no-op build"), ("c_slide_edit", "c. slide-edit build"),
-             ("e_naive", "e. naive serial loop"),
-             ("e_naive_shared", "e'. naive loop, shared memo"))
+    names = (
+        ("a_cold", "a. cold, fork server"),
+        ("a_cold_subprocess", "a. cold, subprocesses"),
+        ("b_noop", "b. no-op build"),
+        ("c_slide_edit", "c. slide-edit build"),
+        ("e_naive", "e. naive serial loop"),
+        ("e_naive_shared", "e'. naive loop, shared memo"),
+    )
     for key, label in names:
         entry = r.get(key)
         if not entry:
@@ -292,15 +344,25 @@ def table(r: dict) -> str:
         if "skipped" in entry:
             rows.append((label, "-", entry["skipped"]))
             continue
-        rows.append((label, f"{entry['median_s']:.3f} s",
-                     " ".join(f"{s:.2f}" for s in entry["samples_s"])
-                     + (f"  [{entry['what']}]" if "what" in entry else "")))
+        rows.append(
+            (
+                label,
+                f"{entry['median_s']:.3f} s",
+                " ".join(f"{s:.2f}" for s in entry["samples_s"])
+                + (f"  [{entry['what']}]" if "what" in entry else ""),
+            )
+        )
     d = r.get("d_training", {})
     measured, bound = e3_ratio(d.get("report"))
     if measured and bound:
-        rows.append(("d. E3 lower bound", f"{bound:.3f} s",
-                     f"{d['report'].get('flops_total', 0) / 1e9:.0f} GFLOP at "
-                     f"{d['report'].get('matmul_gflops', 0):.0f} GFLOP/s + optimizer steps"))
+        rows.append(
+            (
+                "d. E3 lower bound",
+                f"{bound:.3f} s",
+                f"{d['report'].get('flops_total', 0) / 1e9:.0f} GFLOP at "
+                f"{d['report'].get('matmul_gflops', 0):.0f} GFLOP/s + optimizer steps",
+            )
+        )
         rows.append(("d. E3 training loop", f"{measured:.3f} s", "dnn.fit, 4000 steps"))
     elif "report" in d:
         rows.append(("d. training bound", "", json.dumps(d["report"])[:120]))
@@ -308,17 +370,28 @@ def table(r: dict) -> str:
         rows.append(("d. training bound", "-", d.get("skipped") or f"failed: {d.get('tail', '')}"))
     cores = d.get("report", {}).get("parallel") if isinstance(d.get("report"), dict) else None
     if cores:
-        rows.append(("d. E3 on 2 cores", f"{cores['two_processes_speedup']:.2f}x",
-                     "two trainings side by side, 1 thread each, vs one alone"))
-        rows.append(("", f"{cores['two_threads_speedup']:.2f}x",
-                     "one training on 2 threads vs 1 thread"))
+        rows.append(
+            (
+                "d. E3 on 2 cores",
+                f"{cores['two_processes_speedup']:.2f}x",
+                "two trainings side by side, 1 thread each, vs one alone",
+            )
+        )
+        rows.append(
+            ("", f"{cores['two_threads_speedup']:.2f}x", "one training on 2 threads vs 1 thread")
+        )
     for name, value in r.get("ratios", {}).items():
         rows.append((name, f"{value}", ""))
     same = r.get("reproducible")
     if same:
-        rows.append(("figures byte-identical", "yes" if same["identical"] else "NO",
-                     f"{same['files']} files, every run of a and e"
-                     + ("" if same["identical"] else f": {same['differing']}")))
+        rows.append(
+            (
+                "figures byte-identical",
+                "yes" if same["identical"] else "NO",
+                f"{same['files']} files, every run of a and e"
+                + ("" if same["identical"] else f": {same['differing']}"),
+            )
+        )
     for name, t in r.get("targets", {}).items():
         rows.append((f"target {name}", f"{t['value']}", "met" if t["met"] else "NOT MET"))
     width = [max(len(row[i]) for row in rows) for i in range(2)]

@@ -170,10 +170,18 @@ def together(threads: list[int], steps: int) -> list[float]:
     """Start one training process per entry of `threads`, let them all go at once, and
     return each one's steps per second (wall time: they run side by side)."""
     with ExitStack() as stack:
-        children = [stack.enter_context(subprocess.Popen(
-            [sys.executable, __file__, "--steps-worker", str(n), str(steps)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            env={**os.environ, "OMP_NUM_THREADS": str(n)})) for n in threads]
+        children = [
+            stack.enter_context(
+                subprocess.Popen(
+                    [sys.executable, __file__, "--steps-worker", str(n), str(steps)],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                    env={**os.environ, "OMP_NUM_THREADS": str(n)},
+                )
+            )
+            for n in threads
+        ]
         for child in children:
             if child.stdout.readline().strip() != "ready":
                 raise RuntimeError("a timing process failed before it was ready")
@@ -195,17 +203,21 @@ def parallel(repeats: int, steps: int = PARALLEL_STEPS) -> dict:
         side_by_side.append(sum(together([1, 1], steps)))
         two_threads.append(together([2], steps)[0])
     one = statistics.median(alone)
-    return {"steps_per_second": one,
-            "two_processes_speedup": statistics.median(side_by_side) / one,
-            "two_threads_speedup": statistics.median(two_threads) / one}
+    return {
+        "steps_per_second": one,
+        "two_processes_speedup": statistics.median(side_by_side) / one,
+        "two_threads_speedup": statistics.median(two_threads) / one,
+    }
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="timings repeated, the median reported (default 3)")
-    parser.add_argument("--steps-worker", nargs=2, type=int, metavar=("THREADS", "STEPS"),
-                        help=argparse.SUPPRESS)  # a child process of the parallel timing
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timings repeated, the median reported (default 3)"
+    )
+    parser.add_argument(
+        "--steps-worker", nargs=2, type=int, metavar=("THREADS", "STEPS"), help=argparse.SUPPRESS
+    )  # a child process of the parallel timing
     args = parser.parse_args(argv)
     if args.steps_worker:
         steps_worker(*args.steps_worker)

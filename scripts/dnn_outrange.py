@@ -19,10 +19,18 @@ import argparse
 
 import numpy as np
 
-from figkit import NOISE_SEED, curve, dense_grid, noisy_samples, save_results
-from figkit import dnn
-from figkit.plot import (CURVE_COLOR, FIT_COLOR, GREY, HALF, OVERFIT_COLOR, SAMPLE_COLOR, plt,
-                         save_figure, use_style)
+from figkit import NOISE_SEED, curve, dense_grid, dnn, noisy_samples, save_results
+from figkit.plot import (
+    CURVE_COLOR,
+    FIT_COLOR,
+    GREY,
+    HALF,
+    OVERFIT_COLOR,
+    SAMPLE_COLOR,
+    plt,
+    save_figure,
+    use_style,
+)
 
 ALPHA = dnn.WEIGHT_DECAY  # weight decay of the penalised network
 X_RANGE = (-1.0, 2.0)  # evaluation range: the training range [0, 1] and as much on each side
@@ -47,12 +55,16 @@ def extrapolation(run):
     out = outside(xs)
     between = out[:-1] & out[1:]  # grid intervals entirely outside [0, 1]
     grid_error = dnn.output_at(net, dense_grid()) - curve(dense_grid())
-    return {"mean_abs_slope_outside": np.abs(slope[between]).mean(),
-            "max_abs_outside": np.abs(f[out]).max(),
-            "rmse_outside": np.sqrt(np.mean((f[out] - curve(xs[out])) ** 2)),
-            "value_at_left": f[0], "value_at_right": f[-1],
-            "rmse_in_range": np.sqrt(np.mean(grid_error ** 2)),
-            "loss": run["losses"][-1], "stalled": dnn.stalled(run)}
+    return {
+        "mean_abs_slope_outside": np.abs(slope[between]).mean(),
+        "max_abs_outside": np.abs(f[out]).max(),
+        "rmse_outside": np.sqrt(np.mean((f[out] - curve(xs[out])) ** 2)),
+        "value_at_left": f[0],
+        "value_at_right": f[-1],
+        "rmse_in_range": np.sqrt(np.mean(grid_error**2)),
+        "loss": run["losses"][-1],
+        "stalled": dnn.stalled(run),
+    }
 
 
 def seed_sweep(seeds=dnn.SEEDS):
@@ -70,25 +82,46 @@ def summary(rows):
     flatter = values("with", "mean_abs_slope_outside") < values("without", "mean_abs_slope_outside")
     stalled_without = [r["seed"] for r in rows if r["without"]["stalled"]]
     return {
-        "total": len(rows), "first": rows[0]["seed"], "last": rows[-1]["seed"],
+        "total": len(rows),
+        "first": rows[0]["seed"],
+        "last": rows[-1]["seed"],
         "flatter": int(flatter.sum()),  # seeds where weight decay lowered the mean |slope| outside
         "not_flatter_seeds": [r["seed"] for r, f in zip(rows, flatter) if not f],
-        "lower_max_abs": int((values("with", "max_abs_outside")
-                              < values("without", "max_abs_outside")).sum()),
-        "worse_in_range": int((values("with", "rmse_in_range")
-                               > values("without", "rmse_in_range")).sum()),
+        "lower_max_abs": int(
+            (values("with", "max_abs_outside") < values("without", "max_abs_outside")).sum()
+        ),
+        "worse_in_range": int(
+            (values("with", "rmse_in_range") > values("without", "rmse_in_range")).sum()
+        ),
         "stalled_without": stalled_without,
         "stalled_with": [r["seed"] for r in rows if r["with"]["stalled"]],
-        **{f"{key}_median_{variant}": np.median(values(variant, key))
-           for key in ("mean_abs_slope_outside", "max_abs_outside", "rmse_outside",
-                       "rmse_in_range", "loss")
-           for variant in ("without", "with")},
-        "per_seed": [{"seed": r["seed"], **{f"{key}_{variant}": r[variant][key]
-                                            for key in ("mean_abs_slope_outside",
-                                                        "max_abs_outside", "rmse_in_range",
-                                                        "loss")
-                                            for variant in ("without", "with")}}
-                     for r in rows],
+        **{
+            f"{key}_median_{variant}": np.median(values(variant, key))
+            for key in (
+                "mean_abs_slope_outside",
+                "max_abs_outside",
+                "rmse_outside",
+                "rmse_in_range",
+                "loss",
+            )
+            for variant in ("without", "with")
+        },
+        "per_seed": [
+            {
+                "seed": r["seed"],
+                **{
+                    f"{key}_{variant}": r[variant][key]
+                    for key in (
+                        "mean_abs_slope_outside",
+                        "max_abs_outside",
+                        "rmse_in_range",
+                        "loss",
+                    )
+                    for variant in ("without", "with")
+                },
+            }
+            for r in rows
+        ],
     }
 
 
@@ -119,14 +152,19 @@ def alpha_scan():
     print("alpha   loss  rmse_in_range  mean_abs_slope_outside  max_abs_outside")
     for alpha in ALPHA_SCAN:
         e = extrapolation(dnn.train(weight_decay=alpha))
-        print(f"{alpha:5.2f} {e['loss']:6.3f} {e['rmse_in_range']:14.3f} "
-              f"{e['mean_abs_slope_outside']:23.3f} {e['max_abs_outside']:16.3f}")
+        print(
+            f"{alpha:5.2f} {e['loss']:6.3f} {e['rmse_in_range']:14.3f} "
+            f"{e['mean_abs_slope_outside']:23.3f} {e['max_abs_outside']:16.3f}"
+        )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--alpha-scan", action="store_true",
-                        help="train seed 0 for several alphas and print a table (slow)")
+    parser.add_argument(
+        "--alpha-scan",
+        action="store_true",
+        help="train seed 0 for several alphas and print a table (slow)",
+    )
     if parser.parse_args().alpha_scan:
         alpha_scan()
         return
@@ -137,21 +175,31 @@ def main():
     ylim = y_view(without, with_l2)
 
     use_style()
-    save_figure(plot_outrange(without, "no penalty", OVERFIT_COLOR, ylim),
-                "dnn-with-noise-outrange")
-    save_figure(plot_outrange(with_l2, f"weight decay {ALPHA:g}", FIT_COLOR, ylim),
-                "dnn-with-noise-outrange-l2")
+    save_figure(
+        plot_outrange(without, "no penalty", OVERFIT_COLOR, ylim), "dnn-with-noise-outrange"
+    )
+    save_figure(
+        plot_outrange(with_l2, f"weight decay {ALPHA:g}", FIT_COLOR, ylim),
+        "dnn-with-noise-outrange-l2",
+    )
 
     main_without, main_with = extrapolation(without), extrapolation(with_l2)
-    save_results(__file__, {
-        "alpha": ALPHA,
-        "x_range": list(X_RANGE),
-        "y_view": list(ylim),
-        "main": {"without": main_without, "with": main_with,
-                 "flatter": bool(main_with["mean_abs_slope_outside"]
-                                 < main_without["mean_abs_slope_outside"])},
-        "seeds": summary(rows),
-    })
+    save_results(
+        __file__,
+        {
+            "alpha": ALPHA,
+            "x_range": list(X_RANGE),
+            "y_view": list(ylim),
+            "main": {
+                "without": main_without,
+                "with": main_with,
+                "flatter": bool(
+                    main_with["mean_abs_slope_outside"] < main_without["mean_abs_slope_outside"]
+                ),
+            },
+            "seeds": summary(rows),
+        },
+    )
 
 
 if __name__ == "__main__":

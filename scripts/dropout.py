@@ -47,9 +47,11 @@ WEAK_SHIFT = 0.4  # each weak feature's mean is +-0.4: alone it is right Phi(0.4
 WEAK = 8  # weak features: together right Phi(0.4 * sqrt(8)) = 87%
 NOISE = 8  # features with no signal: room to memorise the training set
 FEATURES = 1 + WEAK + NOISE
-GROUPS = {"strong": [0],  # columns of each feature group
-          "weak": list(range(1, 1 + WEAK)),
-          "noise": list(range(1 + WEAK, FEATURES))}
+GROUPS = {
+    "strong": [0],  # columns of each feature group
+    "weak": list(range(1, 1 + WEAK)),
+    "noise": list(range(1 + WEAK, FEATURES)),
+}
 TRAIN_EXAMPLES = 200  # few: without a regulariser the network memorises them
 TEST_EXAMPLES = 5000  # held-out examples to measure accuracy and reliance
 HIDDEN = 64  # ReLUs in the one hidden layer
@@ -92,7 +94,8 @@ def network(input_dropout, hidden_dropout):
         nn.Linear(FEATURES, HIDDEN),
         nn.ReLU(),
         nn.Dropout(hidden_dropout),  # training: zero each hidden unit with this probability
-        nn.Linear(HIDDEN, 1))  # the logit of class 1
+        nn.Linear(HIDDEN, 1),  # the logit of class 1
+    )
     # endregion dropout-network
     return model
 
@@ -151,8 +154,10 @@ def experiment(seed):
         with torch.random.fork_rng():
             torch.manual_seed(seed)  # the same initial weights for every variant
             model = train(network(input_dropout, hidden_dropout), x_train, y_train)
-        runs[name] = {**reliance(model, x_test, y_test, seed),
-                      "train_accuracy": accuracy(model, x_train, y_train)}
+        runs[name] = {
+            **reliance(model, x_test, y_test, seed),
+            "train_accuracy": accuracy(model, x_train, y_train),
+        }
     return runs
 
 
@@ -163,40 +168,55 @@ def sweep(seeds=SEEDS):
 def summary(runs):
     """The numbers the slide quotes: per variant means, and per seed the shares."""
     seeds = list(runs)
-    share = {name: np.array([runs[s][name]["strong_share"] for s in seeds])
-             for name in ["ideal", *VARIANTS]}
+    share = {
+        name: np.array([runs[s][name]["strong_share"] for s in seeds])
+        for name in ["ideal", *VARIANTS]
+    }
     variants = {}
     for name in VARIANTS:
         rises = share[name] > share["none"]
         variants[name] = {
-            "input_dropout": VARIANTS[name][0], "hidden_dropout": VARIANTS[name][1],
+            "input_dropout": VARIANTS[name][0],
+            "hidden_dropout": VARIANTS[name][1],
             "test_accuracy": np.mean([runs[s][name]["accuracy"] for s in seeds]),
             "train_accuracy": np.mean([runs[s][name]["train_accuracy"] for s in seeds]),
-            "drop": {group: np.mean([runs[s][name]["drops"][group] for s in seeds])
-                     for group in GROUPS},
-            "strong_share": {"mean": share[name].mean(), "min": share[name].min(),
-                             "max": share[name].max(),
-                             "per_seed": np.round(share[name], 4)},
+            "drop": {
+                group: np.mean([runs[s][name]["drops"][group] for s in seeds]) for group in GROUPS
+            },
+            "strong_share": {
+                "mean": share[name].mean(),
+                "min": share[name].min(),
+                "max": share[name].max(),
+                "per_seed": np.round(share[name], 4),
+            },
         }
         if name != "none":
             # The claim, per seed: this dropout raises the strong feature's share.
             variants[name]["claim"] = {
-                "seeds_held": int(rises.sum()), "seeds": len(seeds),
+                "seeds_held": int(rises.sum()),
+                "seeds": len(seeds),
                 "held": bool(rises.sum() > len(seeds) / 2),
                 "share_change_mean": (share[name] - share["none"]).mean(),
                 "seeds_above_ideal": int((share[name] > share["ideal"]).sum()),
             }
-    ideal = {"test_accuracy": np.mean([runs[s]["ideal"]["accuracy"] for s in seeds]),
-             "strong_share": share["ideal"].mean(),
-             "drop": {group: np.mean([runs[s]["ideal"]["drops"][group] for s in seeds])
-                      for group in GROUPS}}
+    ideal = {
+        "test_accuracy": np.mean([runs[s]["ideal"]["accuracy"] for s in seeds]),
+        "strong_share": share["ideal"].mean(),
+        "drop": {
+            group: np.mean([runs[s]["ideal"]["drops"][group] for s in seeds]) for group in GROUPS
+        },
+    }
     return {"variants": variants, "ideal": ideal, "share": share}
 
 
 def plot(runs, numbers):
     seeds = list(runs)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(FULL[0] + 3, FULL[1] + 0.5),
-                                      gridspec_kw={"width_ratios": [1.25, 1], "wspace": 0.3})
+    fig, (left, right) = plt.subplots(
+        1,
+        2,
+        figsize=(FULL[0] + 3, FULL[1] + 0.5),
+        gridspec_kw={"width_ratios": [1.25, 1], "wspace": 0.3},
+    )
     # Left: accuracy lost per feature group, mean over seeds as bars, seeds as dots.
     width = 0.26
     groups = list(GROUPS)
@@ -206,11 +226,13 @@ def plot(runs, numbers):
         left.bar(positions, means, width=width * 0.92, color=COLORS[name], label=LABELS[name])
         for position, group in zip(positions, groups):
             values = [100 * runs[s][name]["drops"][group] for s in seeds]
-            left.plot(np.full(len(values), position), values, "o", color="black",
-                      markersize=4, alpha=0.5)
-    left.set_xticks(np.arange(len(groups)),
-                    ["strong\n(1 feature)", f"weak\n({WEAK} features)",
-                     f"no signal\n({NOISE} features)"])
+            left.plot(
+                np.full(len(values), position), values, "o", color="black", markersize=4, alpha=0.5
+            )
+    left.set_xticks(
+        np.arange(len(groups)),
+        ["strong\n(1 feature)", f"weak\n({WEAK} features)", f"no signal\n({NOISE} features)"],
+    )
     left.set_ylabel("held-out accuracy lost\nwhen shuffled (points)")
     left.axhline(0, color="black", linewidth=1)
     left.grid(axis="x", visible=False)
@@ -219,11 +241,23 @@ def plot(runs, numbers):
     # Right: the strong feature's share of reliance, one line per seed.
     names = list(VARIANTS)
     for s in seeds:
-        right.plot(range(len(names)), [numbers["share"][n][seeds.index(s)] for n in names],
-                   color=GREY, linewidth=1.2, alpha=0.6, zorder=1)
+        right.plot(
+            range(len(names)),
+            [numbers["share"][n][seeds.index(s)] for n in names],
+            color=GREY,
+            linewidth=1.2,
+            alpha=0.6,
+            zorder=1,
+        )
     for i, name in enumerate(names):
-        right.plot(np.full(len(seeds), i), numbers["share"][name], "o", color=COLORS[name],
-                   markersize=9, zorder=2)
+        right.plot(
+            np.full(len(seeds), i),
+            numbers["share"][name],
+            "o",
+            color=COLORS[name],
+            markersize=9,
+            zorder=2,
+        )
     ideal = numbers["ideal"]["strong_share"]
     right.axhline(ideal, color="black", linestyle="--", linewidth=2)
     right.text(len(names) - 1 + 0.35, ideal, "ideal\nrule", va="center", ha="left", fontsize=18)
@@ -243,20 +277,28 @@ def main():
     use_style()
     save_figure(plot(runs, numbers), "dropout")
 
-    save_results(__file__, {
-        "seeds": len(SEEDS),
-        "task": {"strong_shift": STRONG_SHIFT, "weak_shift": WEAK_SHIFT,
-                 "weak_features": WEAK, "noise_features": NOISE,
-                 "train_examples": TRAIN_EXAMPLES, "test_examples": TEST_EXAMPLES,
-                 # accuracies of the ideal rule that uses only these features
-                 "strong_alone_accuracy": phi(STRONG_SHIFT),
-                 "weak_one_accuracy": phi(WEAK_SHIFT),
-                 "weak_all_accuracy": phi(WEAK_SHIFT * math.sqrt(WEAK)),
-                 "all_accuracy": phi(math.sqrt(STRONG_SHIFT ** 2 + WEAK * WEAK_SHIFT ** 2))},
-        "network": {"hidden": HIDDEN, "steps": STEPS, "learning_rate": LEARNING_RATE},
-        "ideal": numbers["ideal"],
-        **numbers["variants"],
-    })
+    save_results(
+        __file__,
+        {
+            "seeds": len(SEEDS),
+            "task": {
+                "strong_shift": STRONG_SHIFT,
+                "weak_shift": WEAK_SHIFT,
+                "weak_features": WEAK,
+                "noise_features": NOISE,
+                "train_examples": TRAIN_EXAMPLES,
+                "test_examples": TEST_EXAMPLES,
+                # accuracies of the ideal rule that uses only these features
+                "strong_alone_accuracy": phi(STRONG_SHIFT),
+                "weak_one_accuracy": phi(WEAK_SHIFT),
+                "weak_all_accuracy": phi(WEAK_SHIFT * math.sqrt(WEAK)),
+                "all_accuracy": phi(math.sqrt(STRONG_SHIFT**2 + WEAK * WEAK_SHIFT**2)),
+            },
+            "network": {"hidden": HIDDEN, "steps": STEPS, "learning_rate": LEARNING_RATE},
+            "ideal": numbers["ideal"],
+            **numbers["variants"],
+        },
+    )
 
 
 if __name__ == "__main__":

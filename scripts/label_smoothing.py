@@ -62,8 +62,13 @@ def blobs(count, radius, generator):
 
 
 def network():
-    return nn.Sequential(nn.Linear(2, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, HIDDEN), nn.ReLU(),
-                         nn.Linear(HIDDEN, CLASSES))
+    return nn.Sequential(
+        nn.Linear(2, HIDDEN),
+        nn.ReLU(),
+        nn.Linear(HIDDEN, HIDDEN),
+        nn.ReLU(),
+        nn.Linear(HIDDEN, CLASSES),
+    )
 
 
 def train(model, x, y, epsilon):
@@ -116,8 +121,11 @@ def experiment(seed, radius):
             model = train(network(), x_train, y_train, epsilon)
         confidence, correct = predictions(model, x_test, y_test)
         _, correct_train = predictions(model, x_train, y_train)
-        runs[epsilon] = {"confidence": confidence, "correct": correct,
-                         "train_accuracy": correct_train.float().mean().item()}
+        runs[epsilon] = {
+            "confidence": confidence,
+            "correct": correct,
+            "train_accuracy": correct_train.float().mean().item(),
+        }
     return runs
 
 
@@ -127,12 +135,14 @@ def sweep(radius, seeds=SEEDS):
 
 def statistics(run):
     confidence, correct = run["confidence"], run["correct"]
-    return {"accuracy": correct.float().mean().item(),
-            "train_accuracy": run["train_accuracy"],
-            "confidence": confidence.mean().item(),
-            "confidence_right": confidence[correct].mean().item(),
-            "confidence_wrong": confidence[~correct].mean().item(),
-            "ece": expected_calibration_error(confidence, correct)}
+    return {
+        "accuracy": correct.float().mean().item(),
+        "train_accuracy": run["train_accuracy"],
+        "confidence": confidence.mean().item(),
+        "confidence_right": confidence[correct].mean().item(),
+        "confidence_wrong": confidence[~correct].mean().item(),
+        "ece": expected_calibration_error(confidence, correct),
+    }
 
 
 def summary(runs):
@@ -140,13 +150,16 @@ def summary(runs):
     per_seed = {eps: [statistics(run[eps]) for run in runs] for eps in (0.0, EPSILON)}
     numbers = {}
     for eps, key in ((0.0, "without"), (EPSILON, "with")):
-        numbers[key] = {name: np.mean([s[name] for s in per_seed[eps]])
-                        for name in per_seed[eps][0]}
+        numbers[key] = {
+            name: np.mean([s[name] for s in per_seed[eps]]) for name in per_seed[eps][0]
+        }
         numbers[key]["ece_per_seed"] = np.round([s["ece"] for s in per_seed[eps]], 4)
         # over-confident when the mean confidence exceeds the accuracy
         numbers[key]["overconfidence"] = numbers[key]["confidence"] - numbers[key]["accuracy"]
-    wrong_lower = [w["confidence_wrong"] < o["confidence_wrong"]
-                   for o, w in zip(per_seed[0.0], per_seed[EPSILON])]
+    wrong_lower = [
+        w["confidence_wrong"] < o["confidence_wrong"]
+        for o, w in zip(per_seed[0.0], per_seed[EPSILON])
+    ]
     ece_lower = [w["ece"] < o["ece"] for o, w in zip(per_seed[0.0], per_seed[EPSILON])]
     numbers["claims"] = {
         "seeds": len(runs),
@@ -156,37 +169,59 @@ def summary(runs):
         # claim 2: it changes calibration: which way, and by how much
         "ece_lower_seeds": int(sum(ece_lower)),
         "ece_change": numbers["with"]["ece"] - numbers["without"]["ece"],
-        "ece_direction": "lower" if all(ece_lower) else "higher" if not any(ece_lower)
-        else "mixed",
+        "ece_direction": "lower" if all(ece_lower) else "higher" if not any(ece_lower) else "mixed",
     }
     return numbers
 
 
 def pooled(runs, eps):
     """Every seed's held-out predictions together (for the figures)."""
-    return (torch.cat([run[eps]["confidence"] for run in runs]),
-            torch.cat([run[eps]["correct"] for run in runs]))
+    return (
+        torch.cat([run[eps]["confidence"] for run in runs]),
+        torch.cat([run[eps]["correct"] for run in runs]),
+    )
 
 
 def plot_confidence(runs, numbers):
     """Histograms of confidence on right and on wrong answers, without and with smoothing."""
     fig, axes = plt.subplots(1, 2, figsize=(FULL[0] + 2, FULL[1]), sharey=True)
     edges = np.linspace(1 / CLASSES, 1, 33)
-    for ax, (title, pick, key) in zip(axes, [("right answers", True, "confidence_right"),
-                                             ("wrong answers", False, "confidence_wrong")]):
+    for ax, (title, pick, key) in zip(
+        axes,
+        [("right answers", True, "confidence_right"), ("wrong answers", False, "confidence_wrong")],
+    ):
         for eps in (0.0, EPSILON):
             confidence, correct = pooled(runs, eps)
             values = confidence[correct == pick].numpy()
             weights = np.full(len(values), 100 / len(values))  # percent of these answers
-            ax.hist(values, bins=edges, weights=weights, histtype="stepfilled", alpha=0.25,
-                    color=COLORS[eps])
-            ax.hist(values, bins=edges, weights=weights, histtype="step", linewidth=3,
-                    color=COLORS[eps], label=LABELS[eps])
+            ax.hist(
+                values,
+                bins=edges,
+                weights=weights,
+                histtype="stepfilled",
+                alpha=0.25,
+                color=COLORS[eps],
+            )
+            ax.hist(
+                values,
+                bins=edges,
+                weights=weights,
+                histtype="step",
+                linewidth=3,
+                color=COLORS[eps],
+                label=LABELS[eps],
+            )
         means = [numbers[k][key] for k in ("without", "with")]
         for eps, mean in zip((0.0, EPSILON), means):
             ax.axvline(mean, color=COLORS[eps], linestyle="--", linewidth=2.5)
-        ax.text(0.03, 0.95, f"mean confidence\n{means[0]:.2f} \u2192 {means[1]:.2f}",
-                transform=ax.transAxes, va="top", ha="left")
+        ax.text(
+            0.03,
+            0.95,
+            f"mean confidence\n{means[0]:.2f} \u2192 {means[1]:.2f}",
+            transform=ax.transAxes,
+            va="top",
+            ha="left",
+        )
         ax.set_title(title)
         ax.set_xlabel("confidence (largest softmax)")
         ax.set_xlim(1 / CLASSES, 1)
@@ -211,22 +246,40 @@ def reliability(ax, runs, numbers, title):
                 mean_confidence.append(confidence[in_bin].mean())
                 bin_accuracy.append(correct[in_bin].mean())
                 share.append(in_bin.mean())
-        ax.plot(mean_confidence, bin_accuracy, "-", color=COLORS[eps],
-                label=f"{'with' if eps else 'without'}: ECE {stats['ece']:.3f}")
-        ax.scatter(mean_confidence, bin_accuracy, s=20 + 700 * np.array(share),
-                   color=COLORS[eps], edgecolor="white", linewidth=1, zorder=3, clip_on=False)
-    ax.set(title=title, xlim=(0.2, 1.02), ylim=(0.2, 1.02), aspect="equal",
-           xlabel="confidence")
-    ax.text(0.98, 0.03, "marker area:\nshare of answers", transform=ax.transAxes,
-            ha="right", va="bottom", fontsize=16)
+        ax.plot(
+            mean_confidence,
+            bin_accuracy,
+            "-",
+            color=COLORS[eps],
+            label=f"{'with' if eps else 'without'}: ECE {stats['ece']:.3f}",
+        )
+        ax.scatter(
+            mean_confidence,
+            bin_accuracy,
+            s=20 + 700 * np.array(share),
+            color=COLORS[eps],
+            edgecolor="white",
+            linewidth=1,
+            zorder=3,
+            clip_on=False,
+        )
+    ax.set(title=title, xlim=(0.2, 1.02), ylim=(0.2, 1.02), aspect="equal", xlabel="confidence")
+    ax.text(
+        0.98,
+        0.03,
+        "marker area:\nshare of answers",
+        transform=ax.transAxes,
+        ha="right",
+        va="bottom",
+        fontsize=16,
+    )
     ax.legend(loc="upper left", fontsize=17)
 
 
 def plot_calibration(runs_by_radius, numbers_by_radius):
     fig, axes = plt.subplots(1, 2, figsize=(FULL[0] + 1, FULL[1] + 1))
     for ax, name in zip(axes, RADII):
-        reliability(ax, runs_by_radius[name], numbers_by_radius[name],
-                    f"{name} classes")
+        reliability(ax, runs_by_radius[name], numbers_by_radius[name], f"{name} classes")
     axes[0].set_ylabel("accuracy")
     return fig
 
@@ -241,19 +294,22 @@ def main():
     save_figure(plot_calibration(runs, numbers), "calibration")
 
     targets = smoothed_targets(torch.tensor([0]), EPSILON)[0]
-    save_results(__file__, {
-        "epsilon": EPSILON,
-        "classes": CLASSES,
-        "target_true": targets[0].item(),  # 1 - eps + eps / K
-        "target_other": targets[1].item(),  # eps / K
-        "seeds": len(SEEDS),
-        "train_examples": TRAIN_EXAMPLES,
-        "test_examples": TEST_EXAMPLES,
-        "steps": STEPS,
-        "bins": BINS,
-        "radius": RADII,
-        **numbers,
-    })
+    save_results(
+        __file__,
+        {
+            "epsilon": EPSILON,
+            "classes": CLASSES,
+            "target_true": targets[0].item(),  # 1 - eps + eps / K
+            "target_other": targets[1].item(),  # eps / K
+            "seeds": len(SEEDS),
+            "train_examples": TRAIN_EXAMPLES,
+            "test_examples": TEST_EXAMPLES,
+            "steps": STEPS,
+            "bins": BINS,
+            "radius": RADII,
+            **numbers,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -17,8 +17,16 @@ Figures: least-squares-no-noise, least-squares-with-noise, least-squares-seeds.
 import numpy as np
 
 from figkit import NOISE_SEED, curve, dense_grid, noisy_samples, sample_x, save_results
-from figkit.plot import (CURVE_COLOR, FIT_COLOR, FULL, OVERFIT_COLOR, SAMPLE_COLOR, plt,
-                         save_figure, use_style)
+from figkit.plot import (
+    CURVE_COLOR,
+    FIT_COLOR,
+    FULL,
+    OVERFIT_COLOR,
+    SAMPLE_COLOR,
+    plt,
+    save_figure,
+    use_style,
+)
 
 COEFFICIENTS = 20  # E1 and E2's over-fit: powers x**0 .. x**19 for 21 samples
 FEW_COEFFICIENTS = 5  # E2's fit: a quarter as many parameters as samples
@@ -63,9 +71,14 @@ def with_noise(seed=NOISE_SEED):
     A_overfit = np.vander(x, N=COEFFICIENTS, increasing=True)  # 20 columns: 1 .. x**19
     coef_overfit = np.linalg.lstsq(A_overfit, y_noisy, rcond=None)[0]
     # endregion adding-noise
-    return {"x": x, "y": y_noisy, "coef_fit": coef_fit, "coef_overfit": coef_overfit,
-            "errors_fit": errors(polynomial(coef_fit, dense_grid())),
-            "errors_overfit": errors(polynomial(coef_overfit, dense_grid()))}
+    return {
+        "x": x,
+        "y": y_noisy,
+        "coef_fit": coef_fit,
+        "coef_overfit": coef_overfit,
+        "errors_fit": errors(polynomial(coef_fit, dense_grid())),
+        "errors_overfit": errors(polynomial(coef_overfit, dense_grid())),
+    }
 
 
 def seed_sweep(seeds=SEEDS):
@@ -75,8 +88,7 @@ def seed_sweep(seeds=SEEDS):
     fit = np.array([max(r["errors_fit"].values()) for r in runs])
     overfit = np.array([max(r["errors_overfit"].values()) for r in runs])
     held = (overfit > FAR) & (fit < CLOSE)
-    return {"seeds": list(seeds), "fit_max_error": fit, "overfit_max_error": overfit,
-            "held": held}
+    return {"seeds": list(seeds), "fit_max_error": fit, "overfit_max_error": overfit, "held": held}
 
 
 def draw_grid():
@@ -87,8 +99,13 @@ def plot_no_noise(e1):
     fig, ax = plt.subplots(figsize=FULL)
     xs = draw_grid()
     ax.plot(xs, curve(xs), color=CURVE_COLOR, label="curve")
-    ax.plot(xs, polynomial(e1["coef"], xs), color=FIT_COLOR, linestyle="--",
-            label=f"fit, {COEFFICIENTS} coefficients")
+    ax.plot(
+        xs,
+        polynomial(e1["coef"], xs),
+        color=FIT_COLOR,
+        linestyle="--",
+        label=f"fit, {COEFFICIENTS} coefficients",
+    )
     ax.plot(e1["x"], e1["y"], "o", color=SAMPLE_COLOR, label=f"{len(e1['x'])} samples", zorder=3)
     ax.set(xlabel="x", ylabel="y", ylim=(-0.1, 1.15))
     ax.legend(loc="upper right")
@@ -101,8 +118,13 @@ def plot_with_noise(e2):
     overfit = polynomial(e2["coef_overfit"], xs)
     ax.plot(xs, curve(xs), color=CURVE_COLOR, label="curve")
     ax.plot(xs, overfit, color=OVERFIT_COLOR, linewidth=3, label=f"{COEFFICIENTS} coefficients")
-    ax.plot(xs, polynomial(e2["coef_fit"], xs), color=FIT_COLOR, linestyle="--",
-            label=f"{FEW_COEFFICIENTS} coefficients")
+    ax.plot(
+        xs,
+        polynomial(e2["coef_fit"], xs),
+        color=FIT_COLOR,
+        linestyle="--",
+        label=f"{FEW_COEFFICIENTS} coefficients",
+    )
     ax.plot(e2["x"], e2["y"], "o", color=SAMPLE_COLOR, label="noisy samples", zorder=3)
     ax.set(xlabel="x", ylabel="y", ylim=Y_VIEW)
     # The 20-term swings leave the view: say how far they go, on each half.
@@ -110,10 +132,15 @@ def plot_with_noise(e2):
         peak = np.argmax(np.where(half, overfit, -np.inf))
         if overfit[peak] > Y_VIEW[1]:
             side = 1 if xs[peak] < 0.5 else -1
-            ax.annotate(f"up to {overfit[peak]:.1f}", xy=(xs[peak], Y_VIEW[1]),
-                        xytext=(xs[peak] + side * 0.06, Y_VIEW[1] - 0.12),
-                        ha="left" if side > 0 else "right", va="top", color=OVERFIT_COLOR,
-                        arrowprops={"arrowstyle": "->", "color": OVERFIT_COLOR, "lw": 2})
+            ax.annotate(
+                f"up to {overfit[peak]:.1f}",
+                xy=(xs[peak], Y_VIEW[1]),
+                xytext=(xs[peak] + side * 0.06, Y_VIEW[1] - 0.12),
+                ha="left" if side > 0 else "right",
+                va="top",
+                color=OVERFIT_COLOR,
+                arrowprops={"arrowstyle": "->", "color": OVERFIT_COLOR, "lw": 2},
+            )
     ax.legend(loc="lower center", ncols=2)
     return fig
 
@@ -121,18 +148,44 @@ def plot_with_noise(e2):
 def plot_seeds(sweep):
     fig, ax = plt.subplots(figsize=FULL)
     seeds = sweep["seeds"]
-    for threshold, color, text in ((FAR, OVERFIT_COLOR, f"far off: > {FAR:g}"),
-                                   (CLOSE, FIT_COLOR, f"close: < {CLOSE:g}")):
+    for threshold, color, text in (
+        (FAR, OVERFIT_COLOR, f"far off: > {FAR:g}"),
+        (CLOSE, FIT_COLOR, f"close: < {CLOSE:g}"),
+    ):
         ax.axhline(threshold, color=color, linewidth=2, linestyle=":")
-        ax.text(seeds[0] - 0.7, threshold * 1.15, text, color=color, va="bottom", ha="left",
-                fontsize="small")
-    ax.plot(seeds, sweep["overfit_max_error"], "^", color=OVERFIT_COLOR, markersize=14,
-            label=f"{COEFFICIENTS} coefficients")
-    ax.plot(seeds, sweep["fit_max_error"], "o", color=FIT_COLOR, markersize=13,
-            label=f"{FEW_COEFFICIENTS} coefficients")
+        ax.text(
+            seeds[0] - 0.7,
+            threshold * 1.15,
+            text,
+            color=color,
+            va="bottom",
+            ha="left",
+            fontsize="small",
+        )
+    ax.plot(
+        seeds,
+        sweep["overfit_max_error"],
+        "^",
+        color=OVERFIT_COLOR,
+        markersize=14,
+        label=f"{COEFFICIENTS} coefficients",
+    )
+    ax.plot(
+        seeds,
+        sweep["fit_max_error"],
+        "o",
+        color=FIT_COLOR,
+        markersize=13,
+        label=f"{FEW_COEFFICIENTS} coefficients",
+    )
     ax.set_yscale("log")
-    ax.set(xlabel="noise seed", ylabel="largest |fit − curve|", ylim=(0.01, 1000),
-           xlim=(seeds[0] - 1, seeds[-1] + 1), xticks=seeds[::2])
+    ax.set(
+        xlabel="noise seed",
+        ylabel="largest |fit − curve|",
+        ylim=(0.01, 1000),
+        xlim=(seeds[0] - 1, seeds[-1] + 1),
+        xticks=seeds[::2],
+    )
     ax.legend(loc="upper center", ncols=2)
     return fig
 
@@ -150,27 +203,40 @@ def main():
     save_figure(plot_seeds(sweep), "least-squares-seeds")
 
     held = sweep["held"]
-    save_results(__file__, {
-        "samples": len(e1["x"]),
-        "coefficients": COEFFICIENTS,
-        "few_coefficients": FEW_COEFFICIENTS,
-        "noise_seed": NOISE_SEED,
-        "e1": {"max_error_at_samples": e1["errors"]["at_samples"],
-               "max_error_between_samples": e1["errors"]["between_samples"]},
-        "e2": {"fit": e2["errors_fit"], "overfit": e2["errors_overfit"],
-               "overfit_swing_fine_grid": swing,  # largest error anywhere in [0, 1]
-               "y_view": list(Y_VIEW)},
-        "seeds": {"total": len(held), "overfit_held": int(held.sum()),
-                  "first": sweep["seeds"][0], "last": sweep["seeds"][-1],
-                  "far": FAR, "close": CLOSE,
-                  "overfit_far": int((sweep["overfit_max_error"] > FAR).sum()),
-                  "fit_close": int((sweep["fit_max_error"] < CLOSE).sum()),
-                  "overfit_median_error": np.median(sweep["overfit_max_error"]),
-                  "overfit_min_error": sweep["overfit_max_error"].min(),
-                  "overfit_max_error": sweep["overfit_max_error"].max(),
-                  "fit_median_error": np.median(sweep["fit_max_error"]),
-                  "fit_max_error": sweep["fit_max_error"].max()},
-    })
+    save_results(
+        __file__,
+        {
+            "samples": len(e1["x"]),
+            "coefficients": COEFFICIENTS,
+            "few_coefficients": FEW_COEFFICIENTS,
+            "noise_seed": NOISE_SEED,
+            "e1": {
+                "max_error_at_samples": e1["errors"]["at_samples"],
+                "max_error_between_samples": e1["errors"]["between_samples"],
+            },
+            "e2": {
+                "fit": e2["errors_fit"],
+                "overfit": e2["errors_overfit"],
+                "overfit_swing_fine_grid": swing,  # largest error anywhere in [0, 1]
+                "y_view": list(Y_VIEW),
+            },
+            "seeds": {
+                "total": len(held),
+                "overfit_held": int(held.sum()),
+                "first": sweep["seeds"][0],
+                "last": sweep["seeds"][-1],
+                "far": FAR,
+                "close": CLOSE,
+                "overfit_far": int((sweep["overfit_max_error"] > FAR).sum()),
+                "fit_close": int((sweep["fit_max_error"] < CLOSE).sum()),
+                "overfit_median_error": np.median(sweep["overfit_max_error"]),
+                "overfit_min_error": sweep["overfit_max_error"].min(),
+                "overfit_max_error": sweep["overfit_max_error"].max(),
+                "fit_median_error": np.median(sweep["fit_max_error"]),
+                "fit_max_error": sweep["fit_max_error"].max(),
+            },
+        },
+    )
 
 
 if __name__ == "__main__":

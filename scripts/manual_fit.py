@@ -19,8 +19,16 @@ import numpy as np
 import torch
 
 from figkit import curve, dense_grid, save_results
-from figkit.plot import (CURVE_COLOR, FIT_COLOR, FULL, OVERFIT_COLOR, SAMPLE_COLOR, plt,
-                         save_figure, use_style)
+from figkit.plot import (
+    CURVE_COLOR,
+    FIT_COLOR,
+    FULL,
+    OVERFIT_COLOR,
+    SAMPLE_COLOR,
+    plt,
+    save_figure,
+    use_style,
+)
 
 POINTS = 6  # training points x = 0.2 * i, i = 0..5
 POINT_STEP = 0.2
@@ -49,9 +57,8 @@ def as_column(values):
 def network(hidden):
     """One input, `hidden` ReLU neurons, one output."""
     net = torch.nn.Sequential(
-        torch.nn.Linear(1, hidden),
-        torch.nn.ReLU(),
-        torch.nn.Linear(hidden, 1))
+        torch.nn.Linear(1, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1)
+    )
     return net
 
 
@@ -119,11 +126,12 @@ def train(net, weight_decay=0.0):
     x, y = (as_column(v) for v in points())
     loss_fn = torch.nn.MSELoss(reduction="sum")  # summed squared error
     # region sgd-optimizer
-    optimizer = torch.optim.SGD(net.parameters(), lr=LEARNING_RATE, momentum=MOMENTUM,
-                                weight_decay=weight_decay)
+    optimizer = torch.optim.SGD(
+        net.parameters(), lr=LEARNING_RATE, momentum=MOMENTUM, weight_decay=weight_decay
+    )
     # endregion sgd-optimizer
     # region training-loop
-    for step in range(STEPS):
+    for _ in range(STEPS):
         optimizer.zero_grad()  # forget the last step's gradients
         loss = loss_fn(net(x), y)  # forward pass and loss
         loss.backward()  # backward pass: every parameter's gradient
@@ -153,10 +161,12 @@ def summary(net, spike=True):
     """What the slides quote about one network."""
     grid = dense_grid()  # as E3 measures its RMSE against the clean curve
     error = output_at(net, grid) - curve(grid)
-    numbers = {"loss": loss_on_points(net),
-               "rmse_dense_grid": np.sqrt(np.mean(error ** 2)),
-               "max_error_dense_grid": np.abs(error).max(),
-               "printed_parameters": printed_parameters(net)}
+    numbers = {
+        "loss": loss_on_points(net),
+        "rmse_dense_grid": np.sqrt(np.mean(error**2)),
+        "max_error_dense_grid": np.abs(error).max(),
+        "printed_parameters": printed_parameters(net),
+    }
     if spike:
         numbers["spike_height"] = spike_height(net)
     return numbers
@@ -170,16 +180,27 @@ def plot_network(net, label, color, compare=None, mark_spike=False, legend="uppe
     ax.plot(xs, curve(xs), color=CURVE_COLOR, linewidth=2.5, label="curve")
     if compare is not None:
         compare_net, compare_label = compare
-        ax.plot(xs, output_at(compare_net, xs), color=OVERFIT_COLOR, linewidth=2.5,
-                linestyle="--", label=compare_label)
+        ax.plot(
+            xs,
+            output_at(compare_net, xs),
+            color=OVERFIT_COLOR,
+            linewidth=2.5,
+            linestyle="--",
+            label=compare_label,
+        )
     ax.plot(xs, output_at(net, xs), color=color, label=label)
     ax.plot(x, y, "o", color=SAMPLE_COLOR, markersize=14, zorder=3, label="training points")
     if mark_spike:
         _, middle, _ = spike()
         top = output_at(net, middle)[0]
-        ax.annotate(f"spike: {spike_height(net):.2f} above the line", xy=(middle, top),
-                    xytext=(middle + 0.05, top), va="center", color=color,
-                    arrowprops={"arrowstyle": "->", "color": color, "lw": 2})
+        ax.annotate(
+            f"spike: {spike_height(net):.2f} above the line",
+            xy=(middle, top),
+            xytext=(middle + 0.05, top),
+            va="center",
+            color=color,
+            arrowprops={"arrowstyle": "->", "color": color, "lw": 2},
+        )
     ax.set(xlabel="x", ylabel="y", ylim=Y_VIEW)
     ax.legend(loc=legend)
     return fig
@@ -192,27 +213,47 @@ def main():
     trained_l2 = train(spiked, weight_decay=WEIGHT_DECAY)
 
     use_style()
-    save_figure(plot_network(exact, f"network, {EXACT_HIDDEN} neurons", FIT_COLOR),
-                "dnn-manual-fit")
-    save_figure(plot_network(trained, f"after {STEPS} SGD steps", OVERFIT_COLOR, mark_spike=True,
-                             legend="lower center"),
-                "dnn-manual-fit-errors")
-    save_figure(plot_network(trained_l2, "SGD with L2", FIT_COLOR,
-                             compare=(trained, "SGD without L2")),
-                "dnn-manual-fit-errors-l2")
+    save_figure(
+        plot_network(exact, f"network, {EXACT_HIDDEN} neurons", FIT_COLOR), "dnn-manual-fit"
+    )
+    save_figure(
+        plot_network(
+            trained,
+            f"after {STEPS} SGD steps",
+            OVERFIT_COLOR,
+            mark_spike=True,
+            legend="lower center",
+        ),
+        "dnn-manual-fit-errors",
+    )
+    save_figure(
+        plot_network(trained_l2, "SGD with L2", FIT_COLOR, compare=(trained, "SGD without L2")),
+        "dnn-manual-fit-errors-l2",
+    )
 
     begin, middle, end = spike()
-    save_results(__file__, {
-        "points": POINTS,
-        "e4": {**summary(exact, spike=False), "hidden_neurons": EXACT_HIDDEN,
-               "parameters": sum(p.numel() for p in exact.parameters())},
-        "e5": {"hidden_neurons": SPIKE_HIDDEN,
-               "spike": {"begin": begin, "middle": middle, "end": end, "slope": SPIKE_SLOPE},
-               "steps": STEPS, "learning_rate": LEARNING_RATE, "momentum": MOMENTUM,
-               "weight_decay": WEIGHT_DECAY,
-               "before": summary(spiked), "after": summary(trained),
-               "after_l2": summary(trained_l2)},
-    })
+    save_results(
+        __file__,
+        {
+            "points": POINTS,
+            "e4": {
+                **summary(exact, spike=False),
+                "hidden_neurons": EXACT_HIDDEN,
+                "parameters": sum(p.numel() for p in exact.parameters()),
+            },
+            "e5": {
+                "hidden_neurons": SPIKE_HIDDEN,
+                "spike": {"begin": begin, "middle": middle, "end": end, "slope": SPIKE_SLOPE},
+                "steps": STEPS,
+                "learning_rate": LEARNING_RATE,
+                "momentum": MOMENTUM,
+                "weight_decay": WEIGHT_DECAY,
+                "before": summary(spiked),
+                "after": summary(trained),
+                "after_l2": summary(trained_l2),
+            },
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -19,10 +19,23 @@ import numpy as np
 import torch
 from matplotlib.ticker import FuncFormatter
 
-from figkit import NOISE_SEED, curve, dense_grid, noisy_samples, save_results
-from figkit import dnn
-from figkit.plot import (BLUE, CURVE_COLOR, FIT_COLOR, FULL, GREEN, GREY, ORANGE, OVERFIT_COLOR,
-                         PURPLE, SAMPLE_COLOR, SKY, plt, save_figure, use_style)
+from figkit import NOISE_SEED, curve, dense_grid, dnn, noisy_samples, save_results
+from figkit.plot import (
+    BLUE,
+    CURVE_COLOR,
+    FIT_COLOR,
+    FULL,
+    GREEN,
+    GREY,
+    ORANGE,
+    OVERFIT_COLOR,
+    PURPLE,
+    SAMPLE_COLOR,
+    SKY,
+    plt,
+    save_figure,
+    use_style,
+)
 
 FIT_STEPS = dnn.FIT_STEPS  # 0, 10, 100, 1000, 4000: the fits drawn
 FIT_COLORS = (GREY, ORANGE, PURPLE, GREEN, BLUE)  # one per drawn step, the last is the fit's
@@ -63,8 +76,16 @@ def linear_pieces(state_dict, low, high):
         return torch.relu(hidden2(x)) @ p["4.weight"].flatten() + p["4.bias"]
 
     kinks1 = -b1[w1 != 0] / w1[w1 != 0]
-    edges = torch.cat([torch.tensor([low, high], dtype=torch.float64),
-                       kinks1[(kinks1 > low) & (kinks1 < high)]]).sort().values
+    edges = (
+        torch.cat(
+            [
+                torch.tensor([low, high], dtype=torch.float64),
+                kinks1[(kinks1 > low) & (kinks1 < high)],
+            ]
+        )
+        .sort()
+        .values
+    )
     z_left, z_right = hidden2(edges[:-1]), hidden2(edges[1:])
     crossing = z_left * z_right < 0
     where = z_left / (z_left - z_right)  # fraction of the interval at the zero crossing
@@ -103,8 +124,13 @@ def plot_fits(run, seed=NOISE_SEED):
     steps = list(run["recorded"]["steps"])
     ax.plot(grid, curve(grid), color=CURVE_COLOR, linewidth=2.5, label="curve")
     for step, color in zip(FIT_STEPS, FIT_COLORS):
-        ax.plot(grid, run["recorded"]["fit"][steps.index(step)], color=color, linewidth=3,
-                label=f"step {step}")
+        ax.plot(
+            grid,
+            run["recorded"]["fit"][steps.index(step)],
+            color=color,
+            linewidth=3,
+            label=f"step {step}",
+        )
     ax.plot(x, y, "o", color=SAMPLE_COLOR, zorder=3)
     ax.set(xlabel="x", ylabel="y", ylim=Y_VIEW)
     ax.legend(loc="lower center", ncols=3, fontsize="small")
@@ -114,11 +140,22 @@ def plot_fits(run, seed=NOISE_SEED):
 def plot_loss(run, stalled_seed, stalled_run):
     fig, ax = plt.subplots(figsize=FULL)
     steps = np.arange(len(run["losses"]))
-    ax.plot(steps, run["losses"], color=FIT_COLOR, linewidth=3,
-            label=f"seed {dnn.INIT_SEED}: the talk's network")
+    ax.plot(
+        steps,
+        run["losses"],
+        color=FIT_COLOR,
+        linewidth=3,
+        label=f"seed {dnn.INIT_SEED}: the talk's network",
+    )
     if stalled_run is not None:
-        ax.plot(steps, stalled_run["losses"], color=OVERFIT_COLOR, linewidth=3, linestyle="--",
-                label=f"seed {stalled_seed}: stalled")
+        ax.plot(
+            steps,
+            stalled_run["losses"],
+            color=OVERFIT_COLOR,
+            linewidth=3,
+            linestyle="--",
+            label=f"seed {stalled_seed}: stalled",
+        )
     ax.axhline(dnn.NOISE_LOSS, color=GREY, linewidth=2, linestyle=":")
     ax.text(1.5, dnn.NOISE_LOSS * 0.8, "noise level", color=GREY, va="top", fontsize="small")
     ax.set_yscale("log")
@@ -134,14 +171,27 @@ def plot_relus(run, stalled_seed, stalled_run):
     rec = run["recorded"]
     steps = rec["steps"]
     ax.plot(steps, alive(rec["on1"]), color=SKY, linewidth=3, label="layer 1: on for some sample")
-    ax.plot(steps, alive(rec["on2"]), color=FIT_COLOR, linewidth=3,
-            label="layer 2: on for some sample")
+    ax.plot(
+        steps, alive(rec["on2"]), color=FIT_COLOR, linewidth=3, label="layer 2: on for some sample"
+    )
     if stalled_run is not None:
-        ax.plot(steps, alive(stalled_run["recorded"]["on2"]), color=OVERFIT_COLOR, linewidth=3,
-                linestyle="--", label=f"layer 2, seed {stalled_seed} (stalled)")
+        ax.plot(
+            steps,
+            alive(stalled_run["recorded"]["on2"]),
+            color=OVERFIT_COLOR,
+            linewidth=3,
+            linestyle="--",
+            label=f"layer 2, seed {stalled_seed} (stalled)",
+        )
     changes = changed_per_record(rec["on1"]) + changed_per_record(rec["on2"])
-    ax.plot(steps[1:], changes, "o", color=GREY, markersize=9,
-            label="changed on/off pattern since the last dot")
+    ax.plot(
+        steps[1:],
+        changes,
+        "o",
+        color=GREY,
+        markersize=9,
+        label="changed on/off pattern since the last dot",
+    )
     ax.set_yscale("symlog", linthresh=1, linscale=0.3)  # 0 included
     ax.set_ylim(0, 3000)
     plain_numbers(ax.yaxis)
@@ -169,37 +219,57 @@ def main():
     stalled = {"found": stalled_run is not None}
     if stalled_run is not None:
         stalled_alive2 = alive(stalled_run["recorded"]["on2"])
-        stalled.update({
-            "seed": stalled_seed, "loss_final": stalled_run["losses"][-1],
-            "loss_threshold": dnn.STALLED_LOSS,
-            "layer2_alive_final": stalled_alive2[-1],
-            # the first recorded step at which every second-layer ReLU is off for every sample
-            "layer2_all_off_step": next((s for s, n in zip(steps, stalled_alive2) if n == 0),
-                                        None)})
-    save_results(__file__, {
-        "fit_steps": list(FIT_STEPS),
-        "loss": {**{f"step_{s}": losses[s] for s in (0, 1, *FIT_STEPS[1:])},
-                 "peak": losses.max(), "peak_step": int(losses.argmax()),
-                 "noise_level": dnn.NOISE_LOSS},
-        "rmse": {f"step_{s}": np.sqrt(np.mean((rec["fit"][steps.index(s)] - grid_curve) ** 2))
-                 for s in FIT_STEPS},
-        "relus": {
-            "per_layer": 1000,
-            "layer1_alive": {f"step_{s}": alive1[steps.index(s)] for s in FIT_STEPS},
-            "layer2_alive": {f"step_{s}": alive2[steps.index(s)] for s in FIT_STEPS},
-            # ReLUs whose on/off pattern over the 21 samples differs between the two steps
-            "changed": {f"{a}-{b}": {"layer1": changed(rec["on1"], steps, a, b),
-                                     "layer2": changed(rec["on2"], steps, a, b)}
-                        for a, b in intervals},
-            "changed_after_step_10": {
-                "layer1": changed(rec["on1"], steps, 10, dnn.STEPS),
-                "layer2": changed(rec["on2"], steps, 10, dnn.STEPS)},
+        stalled.update(
+            {
+                "seed": stalled_seed,
+                "loss_final": stalled_run["losses"][-1],
+                "loss_threshold": dnn.STALLED_LOSS,
+                "layer2_alive_final": stalled_alive2[-1],
+                # the first recorded step at which every second-layer ReLU is off for every sample
+                "layer2_all_off_step": next(
+                    (s for s, n in zip(steps, stalled_alive2) if n == 0), None
+                ),
+            }
+        )
+    save_results(
+        __file__,
+        {
+            "fit_steps": list(FIT_STEPS),
+            "loss": {
+                **{f"step_{s}": losses[s] for s in (0, 1, *FIT_STEPS[1:])},
+                "peak": losses.max(),
+                "peak_step": int(losses.argmax()),
+                "noise_level": dnn.NOISE_LOSS,
+            },
+            "rmse": {
+                f"step_{s}": np.sqrt(np.mean((rec["fit"][steps.index(s)] - grid_curve) ** 2))
+                for s in FIT_STEPS
+            },
+            "relus": {
+                "per_layer": 1000,
+                "layer1_alive": {f"step_{s}": alive1[steps.index(s)] for s in FIT_STEPS},
+                "layer2_alive": {f"step_{s}": alive2[steps.index(s)] for s in FIT_STEPS},
+                # ReLUs whose on/off pattern over the 21 samples differs between the two steps
+                "changed": {
+                    f"{a}-{b}": {
+                        "layer1": changed(rec["on1"], steps, a, b),
+                        "layer2": changed(rec["on2"], steps, a, b),
+                    }
+                    for a, b in intervals
+                },
+                "changed_after_step_10": {
+                    "layer1": changed(rec["on1"], steps, 10, dnn.STEPS),
+                    "layer2": changed(rec["on2"], steps, 10, dnn.STEPS),
+                },
+            },
+            "pieces": {
+                name: linear_pieces(run["state_dict"], *bounds)
+                for name, bounds in PIECE_RANGES.items()
+            },
+            "piece_ranges": {name: list(bounds) for name, bounds in PIECE_RANGES.items()},
+            "stalled": stalled,
         },
-        "pieces": {name: linear_pieces(run["state_dict"], *bounds)
-                   for name, bounds in PIECE_RANGES.items()},
-        "piece_ranges": {name: list(bounds) for name, bounds in PIECE_RANGES.items()},
-        "stalled": stalled,
-    })
+    )
 
 
 if __name__ == "__main__":

@@ -66,10 +66,12 @@ def nearest_neighbour_score(x_train, y_train, x):
     """Positive where the nearest training point is of class 1: squared distance to the
     nearest class-0 point minus that to the nearest class-1 point. Its zero line is the
     1-nearest-neighbour boundary."""
-    squared_distance = ((x ** 2).sum(axis=1)[:, None] + (x_train ** 2).sum(axis=1)[None, :]
-                        - 2.0 * x @ x_train.T)
-    return (squared_distance[:, y_train == 0].min(axis=1)
-            - squared_distance[:, y_train == 1].min(axis=1))
+    squared_distance = (
+        (x**2).sum(axis=1)[:, None] + (x_train**2).sum(axis=1)[None, :] - 2.0 * x @ x_train.T
+    )
+    return squared_distance[:, y_train == 0].min(axis=1) - squared_distance[:, y_train == 1].min(
+        axis=1
+    )
 
 
 def accuracy(score, y):
@@ -83,13 +85,21 @@ def experiment(seed):
     x_new, y_new = draw_points(HELD_OUT_POINTS, rng)
     w = fit_smooth(x, y)
     return {
-        "x": x, "y": y, "w": w,
-        "smooth": {"train": accuracy(smooth_score(w, x), y),
-                   "held_out": accuracy(smooth_score(w, x_new), y_new)},
-        "contorted": {"train": accuracy(nearest_neighbour_score(x, y, x), y),
-                      "held_out": accuracy(nearest_neighbour_score(x, y, x_new), y_new)},
-        "ideal": {"train": accuracy(ideal_margin(x), y),
-                  "held_out": accuracy(ideal_margin(x_new), y_new)},
+        "x": x,
+        "y": y,
+        "w": w,
+        "smooth": {
+            "train": accuracy(smooth_score(w, x), y),
+            "held_out": accuracy(smooth_score(w, x_new), y_new),
+        },
+        "contorted": {
+            "train": accuracy(nearest_neighbour_score(x, y, x), y),
+            "held_out": accuracy(nearest_neighbour_score(x, y, x_new), y_new),
+        },
+        "ideal": {
+            "train": accuracy(ideal_margin(x), y),
+            "held_out": accuracy(ideal_margin(x_new), y_new),
+        },
     }
 
 
@@ -101,8 +111,10 @@ def seed_sweep(seeds=SEEDS):
 
 
 def accuracy_label(title, accuracies):
-    return (f"{title}\ntraining points: {accuracies['train']:.0%} right"
-            f"\nnew points: {accuracies['held_out']:.0%} right")
+    return (
+        f"{title}\ntraining points: {accuracies['train']:.0%} right"
+        f"\nnew points: {accuracies['held_out']:.0%} right"
+    )
 
 
 def plot(run):
@@ -115,26 +127,49 @@ def plot(run):
     contorted = nearest_neighbour_score(x, y, grid).reshape(g1.shape)
     ax.contour(g1, g2, contorted, levels=[0.0], colors=GREEN, linewidths=3)
     ax.contour(g1, g2, smooth, levels=[0.0], colors=BLACK, linewidths=5)
-    ax.scatter(*x[y == 0].T, marker="o", s=130, color=BLUE, edgecolor="white", linewidth=1,
-               zorder=3)
-    ax.scatter(*x[y == 1].T, marker="^", s=170, color=VERMILION, edgecolor="black", linewidth=1,
-               zorder=3)
+    ax.scatter(
+        *x[y == 0].T, marker="o", s=130, color=BLUE, edgecolor="white", linewidth=1, zorder=3
+    )
+    ax.scatter(
+        *x[y == 1].T, marker="^", s=170, color=VERMILION, edgecolor="black", linewidth=1, zorder=3
+    )
     ax.set(xlim=(-VIEW, VIEW), ylim=(-VIEW, VIEW), aspect="equal", xticks=[], yticks=[])
     ax.grid(False)
     for side in ("top", "right"):
         ax.spines[side].set_visible(True)
     handles = [
-        plt.Line2D([], [], marker="o", linestyle="", markersize=13, color=BLUE,
-                   markeredgecolor="white", label="class A"),
-        plt.Line2D([], [], marker="^", linestyle="", markersize=14, color=VERMILION,
-                   markeredgecolor="black", label="class B"),
-        plt.Line2D([], [], color=BLACK, linewidth=5,
-                   label=accuracy_label("smooth boundary", run["smooth"])),
-        plt.Line2D([], [], color=GREEN, linewidth=3,
-                   label=accuracy_label("contorted boundary", run["contorted"])),
+        plt.Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            markersize=13,
+            color=BLUE,
+            markeredgecolor="white",
+            label="class A",
+        ),
+        plt.Line2D(
+            [],
+            [],
+            marker="^",
+            linestyle="",
+            markersize=14,
+            color=VERMILION,
+            markeredgecolor="black",
+            label="class B",
+        ),
+        plt.Line2D(
+            [], [], color=BLACK, linewidth=5, label=accuracy_label("smooth boundary", run["smooth"])
+        ),
+        plt.Line2D(
+            [],
+            [],
+            color=GREEN,
+            linewidth=3,
+            label=accuracy_label("contorted boundary", run["contorted"]),
+        ),
     ]
-    ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.03, 0.5),
-              labelspacing=1.0)
+    ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.03, 0.5), labelspacing=1.0)
     return fig
 
 
@@ -146,18 +181,25 @@ def main():
     save_figure(plot(run), "overfitting")
 
     smooth_wins = sweep["smooth_held_out"] > sweep["contorted_held_out"]
-    save_results(__file__, {
-        "seed": SEED,
-        "train_points": TRAIN_POINTS,
-        "held_out_points": HELD_OUT_POINTS,
-        "smooth": run["smooth"],
-        "contorted": run["contorted"],
-        "ideal": run["ideal"],  # the noisy labels' own limit: the parabola itself
-        "seeds": {"total": len(smooth_wins), "smooth_better": int(smooth_wins.sum()),
-                  "first": SEEDS[0], "last": SEEDS[-1],
-                  "smooth_median_held_out": np.median(sweep["smooth_held_out"]),
-                  "contorted_median_held_out": np.median(sweep["contorted_held_out"])},
-    })
+    save_results(
+        __file__,
+        {
+            "seed": SEED,
+            "train_points": TRAIN_POINTS,
+            "held_out_points": HELD_OUT_POINTS,
+            "smooth": run["smooth"],
+            "contorted": run["contorted"],
+            "ideal": run["ideal"],  # the noisy labels' own limit: the parabola itself
+            "seeds": {
+                "total": len(smooth_wins),
+                "smooth_better": int(smooth_wins.sum()),
+                "first": SEEDS[0],
+                "last": SEEDS[-1],
+                "smooth_median_held_out": np.median(sweep["smooth_held_out"]),
+                "contorted_median_held_out": np.median(sweep["contorted_held_out"]),
+            },
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -32,13 +32,12 @@ import torch
 from torch import nn
 
 from figkit import one_thread_for_small_networks, save_results
-from figkit.plot import (BLACK, FIT_COLOR, FULL, GREY, OVERFIT_COLOR, plt, save_figure,
-                         use_style)
+from figkit.plot import BLACK, FIT_COLOR, FULL, GREY, OVERFIT_COLOR, plt, save_figure, use_style
 
 SEEDS = range(5)  # each seed draws its own data, initial weights and skipped blocks
 CLASSES = 4  # a random guess is right 25% of the time
 DIMENSIONS = 8  # inputs: a class centre (random, N(0, 2) per coordinate) plus N(0, 1) noise
-CENTRE_SCALE = 2 ** 0.5  # standard deviation of the centres' coordinates
+CENTRE_SCALE = 2**0.5  # standard deviation of the centres' coordinates
 LABEL_NOISE = 0.2  # this share of labels (train and test) is replaced by a random class
 TRAIN_EXAMPLES = 256  # few, so that the network can memorise them, noise included
 TEST_EXAMPLES = 1000  # new points from the same distribution (labels as noisy)
@@ -56,7 +55,7 @@ COLORS = {"plain": OVERFIT_COLOR, "stochastic": FIT_COLOR}
 
 def survival_probabilities(blocks=BLOCKS, last=LAST_SURVIVAL):
     """p_l for l = 1..L: a linear decay from (almost) 1 at the first block to `last`."""
-    survival = [1 - l / blocks * (1 - last) for l in range(1, blocks + 1)]  # l = 1..L
+    survival = [1 - i / blocks * (1 - last) for i in range(1, blocks + 1)]  # l = 1..L
     return survival
 
 
@@ -77,6 +76,7 @@ class ResidualBlock(nn.Module):
         if self.active:
             return x + self.f(x)
         return x  # skipped: the block is the identity for this step
+
     # endregion stochastic-depth-block
 
 
@@ -86,7 +86,8 @@ def network(survivals):
         nn.Linear(DIMENSIONS, WIDTH),
         *[ResidualBlock(WIDTH, p) for p in survivals],  # p = 1 everywhere: no stochastic depth
         nn.ReLU(),
-        nn.Linear(WIDTH, CLASSES))
+        nn.Linear(WIDTH, CLASSES),
+    )
     return model
 
 
@@ -138,11 +139,12 @@ def experiment(seed):
     """One seed: the same data and initial weights, trained without and with stochastic depth."""
     generator = torch.Generator().manual_seed(seed)
     centres = CENTRE_SCALE * torch.randn(CLASSES, DIMENSIONS, generator=generator)
-    data = (*noisy_blobs(TRAIN_EXAMPLES, centres, generator),
-            *noisy_blobs(TEST_EXAMPLES, centres, generator))
+    data = (
+        *noisy_blobs(TRAIN_EXAMPLES, centres, generator),
+        *noisy_blobs(TEST_EXAMPLES, centres, generator),
+    )
     runs = {}
-    for name, survivals in (("plain", [1.0] * BLOCKS),
-                            ("stochastic", survival_probabilities())):
+    for name, survivals in (("plain", [1.0] * BLOCKS), ("stochastic", survival_probabilities())):
         # Initial weights and skip draws come from torch's global generator: seed it
         # inside fork_rng so that the caller's random state is left as it was.
         with torch.random.fork_rng():
@@ -174,10 +176,14 @@ def summary(runs):
     for name in LABELS:
         train_acc, test_acc, gap = curves(runs, name)
         numbers[name] = {
-            "train_accuracy": {"mean": train_acc[:, -1].mean(),
-                               "per_seed": np.round(train_acc[:, -1], 4)},
-            "test_accuracy": {"mean": test_acc[:, -1].mean(),
-                              "per_seed": np.round(test_acc[:, -1], 4)},
+            "train_accuracy": {
+                "mean": train_acc[:, -1].mean(),
+                "per_seed": np.round(train_acc[:, -1], 4),
+            },
+            "test_accuracy": {
+                "mean": test_acc[:, -1].mean(),
+                "per_seed": np.round(test_acc[:, -1], 4),
+            },
             "gap": {"mean": gap[:, -1].mean(), "per_seed": np.round(gap[:, -1], 4)},
             # the whole run: the gap averaged over all measurements, the best test accuracy
             "gap_during_training": gap.mean(),
@@ -185,8 +191,10 @@ def summary(runs):
             "steps_to_fit_train_99": [first_step_at(r[name]["history"]) for r in runs],
         }
     change = numbers["stochastic"]["gap"]["mean"] - numbers["plain"]["gap"]["mean"]
-    shrank = (np.array(numbers["stochastic"]["gap"]["per_seed"])
-              < np.array(numbers["plain"]["gap"]["per_seed"]) - MEANINGFUL)
+    shrank = (
+        np.array(numbers["stochastic"]["gap"]["per_seed"])
+        < np.array(numbers["plain"]["gap"]["per_seed"]) - MEANINGFUL
+    )
     numbers["claim"] = {
         "seeds": len(runs),
         # the claim: stochastic depth shrinks the final train-test gap
@@ -199,24 +207,40 @@ def summary(runs):
 
 
 def plot_curves(runs):
-    fig, (left, right) = plt.subplots(1, 2, figsize=(FULL[0] + 2, FULL[1]),
-                                      gridspec_kw={"wspace": 0.3})
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(FULL[0] + 2, FULL[1]), gridspec_kw={"wspace": 0.3}
+    )
     steps = runs[0]["plain"]["history"]["step"]
     for name in LABELS:
         train_acc, test_acc, gap = curves(runs, name)
         for values, style in ((train_acc, "--"), (test_acc, "-")):
             left.plot(steps, 100 * values.mean(axis=0), style, color=COLORS[name])
-            left.fill_between(steps, 100 * values.min(axis=0), 100 * values.max(axis=0),
-                              color=COLORS[name], alpha=0.15, linewidth=0)
+            left.fill_between(
+                steps,
+                100 * values.min(axis=0),
+                100 * values.max(axis=0),
+                color=COLORS[name],
+                alpha=0.15,
+                linewidth=0,
+            )
         right.plot(steps, 100 * gap.mean(axis=0), color=COLORS[name], label=LABELS[name])
-        right.fill_between(steps, 100 * gap.min(axis=0), 100 * gap.max(axis=0),
-                           color=COLORS[name], alpha=0.2, linewidth=0)
+        right.fill_between(
+            steps,
+            100 * gap.min(axis=0),
+            100 * gap.max(axis=0),
+            color=COLORS[name],
+            alpha=0.2,
+            linewidth=0,
+        )
     left.set(xlabel="training step", ylabel="accuracy (%)", ylim=(20, 102), title="accuracy")
-    style_handles = [plt.Line2D([], [], color=GREY, linestyle="--", label="train"),
-                     plt.Line2D([], [], color=GREY, linestyle="-", label="test")]
+    style_handles = [
+        plt.Line2D([], [], color=GREY, linestyle="--", label="train"),
+        plt.Line2D([], [], color=GREY, linestyle="-", label="test"),
+    ]
     left.legend(handles=style_handles, loc="lower right")
-    right.set(xlabel="training step", ylabel="train \u2212 test (points)", ylim=(-5, 45),
-              title="gap")
+    right.set(
+        xlabel="training step", ylabel="train \u2212 test (points)", ylim=(-5, 45), title="gap"
+    )
     right.legend(loc="lower right", fontsize=17)
     return fig
 
@@ -225,23 +249,41 @@ def plot_blocks(runs):
     """Which blocks ran in the first training steps of seed 0, next to p_l."""
     active = runs[0]["stochastic"]["active"]  # steps x blocks
     shown = active[:SHOWN_STEPS]
-    fig, (grid, side) = plt.subplots(1, 2, figsize=(FULL[0] + 2, FULL[1]), sharey=True,
-                                     gridspec_kw={"width_ratios": [3, 1.2], "wspace": 0.12})
-    grid.imshow(shown.T, aspect="auto", cmap=plt.matplotlib.colors.ListedColormap(
-        ["white", FIT_COLOR]), origin="lower", interpolation="nearest",
-        extent=(0.5, SHOWN_STEPS + 0.5, 0.5, BLOCKS + 0.5))
-    grid.set(xlabel="training step", ylabel="residual block l",
-             yticks=range(1, BLOCKS + 1), title="blue: block ran, white: skipped")
+    fig, (grid, side) = plt.subplots(
+        1,
+        2,
+        figsize=(FULL[0] + 2, FULL[1]),
+        sharey=True,
+        gridspec_kw={"width_ratios": [3, 1.2], "wspace": 0.12},
+    )
+    grid.imshow(
+        shown.T,
+        aspect="auto",
+        cmap=plt.matplotlib.colors.ListedColormap(["white", FIT_COLOR]),
+        origin="lower",
+        interpolation="nearest",
+        extent=(0.5, SHOWN_STEPS + 0.5, 0.5, BLOCKS + 0.5),
+    )
+    grid.set(
+        xlabel="training step",
+        ylabel="residual block l",
+        yticks=range(1, BLOCKS + 1),
+        title="blue: block ran, white: skipped",
+    )
     grid.grid(False)
     grid.set_yticks(np.arange(1.5, BLOCKS), minor=True)
     grid.grid(which="minor", axis="y", color=GREY, alpha=0.4, linewidth=1)
     survivals = survival_probabilities()
     blocks = np.arange(1, BLOCKS + 1)
     side.plot(survivals, blocks, "-", color=BLACK, label="$p_l$")
-    side.plot(active.mean(axis=0), blocks, "o", color=FIT_COLOR, markersize=10,
-              label="ran")
-    side.set(xlim=(0.0, 1.05), xticks=[0, 0.5, 1], xticklabels=["0", "0.5", "1"], xlabel=f"share of {len(active)} steps",
-             title="survival")
+    side.plot(active.mean(axis=0), blocks, "o", color=FIT_COLOR, markersize=10, label="ran")
+    side.set(
+        xlim=(0.0, 1.05),
+        xticks=[0, 0.5, 1],
+        xticklabels=["0", "0.5", "1"],
+        xlabel=f"share of {len(active)} steps",
+        title="survival",
+    )
     side.legend(loc="lower left", fontsize=17, handlelength=1.2)
     return fig
 
@@ -256,23 +298,26 @@ def main():
     save_figure(plot_blocks(runs), "stochastic-depth-blocks")
 
     active = runs[0]["stochastic"]["active"]
-    save_results(__file__, {
-        "seeds": len(SEEDS),
-        "blocks": BLOCKS,
-        "width": WIDTH,
-        "last_survival": LAST_SURVIVAL,
-        "survival": np.round(survival_probabilities(), 4),
-        "mean_survival": np.mean(survival_probabilities()),
-        "steps": STEPS,
-        "learning_rate": LEARNING_RATE,
-        "train_examples": TRAIN_EXAMPLES,
-        "test_examples": TEST_EXAMPLES,
-        "label_noise": LABEL_NOISE,
-        "shown_steps": SHOWN_STEPS,
-        # seed 0: the share of training steps in which each block ran (expected: p_l)
-        "active_share": np.round(active.mean(axis=0), 4),
-        **numbers,
-    })
+    save_results(
+        __file__,
+        {
+            "seeds": len(SEEDS),
+            "blocks": BLOCKS,
+            "width": WIDTH,
+            "last_survival": LAST_SURVIVAL,
+            "survival": np.round(survival_probabilities(), 4),
+            "mean_survival": np.mean(survival_probabilities()),
+            "steps": STEPS,
+            "learning_rate": LEARNING_RATE,
+            "train_examples": TRAIN_EXAMPLES,
+            "test_examples": TEST_EXAMPLES,
+            "label_noise": LABEL_NOISE,
+            "shown_steps": SHOWN_STEPS,
+            # seed 0: the share of training steps in which each block ran (expected: p_l)
+            "active_share": np.round(active.mean(axis=0), 4),
+            **numbers,
+        },
+    )
 
 
 if __name__ == "__main__":

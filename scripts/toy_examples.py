@@ -15,8 +15,18 @@ import sys
 import torch
 
 from figkit import save_results
-from figkit.plot import (BLUE, CURVE_COLOR, FULL, GREEN, GREY, HALF, PURPLE, plt, save_figure,
-                         use_style)
+from figkit.plot import (
+    BLUE,
+    CURVE_COLOR,
+    FULL,
+    GREEN,
+    GREY,
+    HALF,
+    PURPLE,
+    plt,
+    save_figure,
+    use_style,
+)
 
 RELU_RANGE = (-2.0, 2.0)  # x-range of the ReLU figure
 TOY1_INPUTS = [[1.0, 8.0], [0.0, 0.0], [4.0, -2.0], [3.0, 3.0]]  # the slide's (x1, x2) pairs
@@ -29,7 +39,8 @@ def toy_example_1():
     # region toy-example-1-weights
     net = torch.nn.Sequential(
         torch.nn.Linear(2, 1),  # one neuron: b + w1 * x1 + w2 * x2
-        torch.nn.ReLU())
+        torch.nn.ReLU(),
+    )
     with torch.no_grad():  # setting parameters by hand, not learning
         net[0].bias[0] = -1
         net[0].weight[0, 0] = 0.5  # weight[output, input]
@@ -44,7 +55,8 @@ def toy_example_2():
     net = torch.nn.Sequential(
         torch.nn.Linear(1, 2),  # two neurons on the one input
         torch.nn.ReLU(),
-        torch.nn.Linear(2, 1))  # one neuron on the two hidden outputs
+        torch.nn.Linear(2, 1),  # one neuron on the two hidden outputs
+    )
     with torch.no_grad():
         net[0].bias[0] = 1  # hidden 1: ReLU(1 + x)
         net[0].weight[0, 0] = 1
@@ -94,8 +106,14 @@ def plot_relu():
     fig, ax = plt.subplots(figsize=HALF)
     x = torch.linspace(*RELU_RANGE, 401)
     ax.plot(x, torch.relu(x), color=BLUE)
-    ax.set(xlabel="x", ylabel="ReLU(x) = max(0, x)", xlim=RELU_RANGE, ylim=(-0.5, 2.1),
-           yticks=[0, 1, 2], aspect="equal")
+    ax.set(
+        xlabel="x",
+        ylabel="ReLU(x) = max(0, x)",
+        xlim=RELU_RANGE,
+        ylim=(-0.5, 2.1),
+        yticks=[0, 1, 2],
+        aspect="equal",
+    )
     ax.axhline(0, color=GREY, linewidth=1.5, zorder=0)
     ax.axvline(0, color=GREY, linewidth=1.5, zorder=0)
     return fig
@@ -108,13 +126,21 @@ def plot_toy_example_2(net):
         hidden = net[1](net[0](x.view(-1, 1)))  # the two ReLU outputs
         g = net(x.view(-1, 1)).flatten()
     w = net[2].weight.detach()[0]
-    ax.plot(x, w[0] * hidden[:, 0], color=GREEN, linestyle="--", linewidth=3,
-            label="0.75 ReLU(1 + x)")
-    ax.plot(x, w[1] * hidden[:, 1], color=PURPLE, linestyle=":", linewidth=3,
-            label="−0.75 ReLU(−1 + 2x)")
+    ax.plot(
+        x, w[0] * hidden[:, 0], color=GREEN, linestyle="--", linewidth=3, label="0.75 ReLU(1 + x)"
+    )
+    ax.plot(
+        x,
+        w[1] * hidden[:, 1],
+        color=PURPLE,
+        linestyle=":",
+        linewidth=3,
+        label="−0.75 ReLU(−1 + 2x)",
+    )
     ax.plot(x, g, color=CURVE_COLOR, label="g(x)")
-    ax.plot(TOY2_INPUTS, g_values(net, TOY2_INPUTS), "o", color=BLUE, zorder=3,
-            label="printed points")
+    ax.plot(
+        TOY2_INPUTS, g_values(net, TOY2_INPUTS), "o", color=BLUE, zorder=3, label="printed points"
+    )
     ax.set(xlabel="x", xlim=TOY2_RANGE, ylim=(-1.6, 1.65), yticks=[-1, -0.5, 0, 0.5, 1, 1.5])
     ax.legend(loc="lower left")
     return fig
@@ -132,14 +158,23 @@ def main():
     save_figure(plot_toy_example_2(net2), "toy-example-2")
 
     outputs1 = outputs1.flatten().tolist()
-    table = "\n".join(["| x | g(x) |", "|---:|---:|"]
-                      + [f"| {x:g} | {y:g} |" for x, y in zip(TOY2_INPUTS, g)])
-    save_results(__file__, {
-        "toy1": {"inputs": TOY1_INPUTS, "outputs": outputs1, "printed": printed1,
-                 "lines": "\n".join(f"f({a:g}, {b:g}) = {y:g}"
-                                    for (a, b), y in zip(TOY1_INPUTS, outputs1))},
-        "toy2": {"inputs": TOY2_INPUTS, "outputs": g, "printed": printed2, "table": table},
-    })
+    table = "\n".join(
+        ["| x | g(x) |", "|---:|---:|"] + [f"| {x:g} | {y:g} |" for x, y in zip(TOY2_INPUTS, g)]
+    )
+    save_results(
+        __file__,
+        {
+            "toy1": {
+                "inputs": TOY1_INPUTS,
+                "outputs": outputs1,
+                "printed": printed1,
+                "lines": "\n".join(
+                    f"f({a:g}, {b:g}) = {y:g}" for (a, b), y in zip(TOY1_INPUTS, outputs1)
+                ),
+            },
+            "toy2": {"inputs": TOY2_INPUTS, "outputs": g, "printed": printed2, "table": table},
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -15,8 +15,7 @@ Figure: weight-histogram.
 
 import numpy as np
 
-from figkit import save_results
-from figkit import dnn
+from figkit import dnn, save_results
 from figkit.plot import FIT_COLOR, FULL, GREY, OVERFIT_COLOR, plt, save_figure, use_style
 
 ALPHA = dnn.WEIGHT_DECAY  # the penalised network's weight decay
@@ -31,9 +30,13 @@ def weights(run):
 
 
 def stats(w, initial):
-    return {"std": w.std(), "mean_abs": np.abs(w).mean(), "max_abs": np.abs(w).max(),
-            "near_zero_fraction": np.mean(np.abs(w) < NEAR_ZERO),
-            "unchanged_fraction": np.mean(w == initial)}  # still exactly at the initial value
+    return {
+        "std": w.std(),
+        "mean_abs": np.abs(w).mean(),
+        "max_abs": np.abs(w).max(),
+        "near_zero_fraction": np.mean(np.abs(w) < NEAR_ZERO),
+        "unchanged_fraction": np.mean(w == initial),
+    }  # still exactly at the initial value
 
 
 def plot(initial, without, with_l2):
@@ -41,14 +44,19 @@ def plot(initial, without, with_l2):
     view = np.ceil(max(np.abs(without).max(), np.abs(with_l2).max()) * 100) / 100  # every weight
     edges = np.linspace(-view, view, BINS + 1)
     for w, color, label, style in (
-            (initial, GREY, "initial", ":"),
-            (without, OVERFIT_COLOR, "trained, no penalty", "-"),
-            (with_l2, FIT_COLOR, f"trained, weight decay {ALPHA:g}", "-")):
+        (initial, GREY, "initial", ":"),
+        (without, OVERFIT_COLOR, "trained, no penalty", "-"),
+        (with_l2, FIT_COLOR, f"trained, weight decay {ALPHA:g}", "-"),
+    ):
         counts, _ = np.histogram(w, bins=edges)
         ax.stairs(counts, edges, color=color, linewidth=3, linestyle=style, label=label)
     ax.set_yscale("log")
-    ax.set(xlabel="weight (hidden layer 1 → hidden layer 2)", ylabel="weights per bin",
-           xlim=(-view, view), ylim=(0.5, None))
+    ax.set(
+        xlabel="weight (hidden layer 1 → hidden layer 2)",
+        ylabel="weights per bin",
+        xlim=(-view, view),
+        ylim=(0.5, None),
+    )
     ax.legend(loc="upper right", fontsize="small")
     return fig
 
@@ -62,13 +70,21 @@ def main():
     save_figure(plot(initial, without, with_l2), "weight-histogram")
 
     s_without, s_with = stats(without, initial), stats(with_l2, initial)
-    save_results(__file__, {
-        "alpha": ALPHA, "layer": "1000 x 1000, hidden layer 1 to hidden layer 2",
-        "weights": without.size, "near_zero_threshold": NEAR_ZERO, "init_bound": BOUND,
-        "initial": stats(initial, initial), "without": s_without, "with": s_with,
-        "std_ratio": s_without["std"] / s_with["std"],  # how many times narrower with L2
-        "narrower": bool(s_with["std"] < s_without["std"]),
-    })
+    save_results(
+        __file__,
+        {
+            "alpha": ALPHA,
+            "layer": "1000 x 1000, hidden layer 1 to hidden layer 2",
+            "weights": without.size,
+            "near_zero_threshold": NEAR_ZERO,
+            "init_bound": BOUND,
+            "initial": stats(initial, initial),
+            "without": s_without,
+            "with": s_with,
+            "std_ratio": s_without["std"] / s_with["std"],  # how many times narrower with L2
+            "narrower": bool(s_with["std"] < s_without["std"]),
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -28,14 +28,14 @@ REVEAL_DIST = Path("reveal.js/dist")
 KATEX_DIST = Path("katex/dist")
 # Raw HTML tags whose `src` is media to copy into the deck.
 MEDIA_TAG = re.compile(r"<(?:img|video|audio|source)\b[^>]*>", re.IGNORECASE)
-SRC_ATTRIBUTE = re.compile(r"""(\ssrc\s*=\s*)("([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""",
-                           re.IGNORECASE)
+SRC_ATTRIBUTE = re.compile(r"""(\ssrc\s*=\s*)("([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.IGNORECASE)
 SLIDE_MEDIA_ATTRIBUTES = ("data-background-image", "data-background-video")
 # An @import of web fonts in a theme: dropped, the deck must work offline.
 REMOTE_IMPORT = re.compile(rb"""@import\s+(?:url\()?\s*["']?(?:https?:)?//[^;]*;\s*""")
 # KaTeX's @font-face sources: keep woff2, which every current browser reads.
 KATEX_FALLBACK_FONT = re.compile(
-    r""",\s*url\([^)]*\.(?:woff|ttf)\)\s*format\(["'](?:woff|truetype)["']\)""")
+    r""",\s*url\([^)]*\.(?:woff|ttf)\)\s*format\(["'](?:woff|truetype)["']\)"""
+)
 KATEX_FONT_URL = re.compile(r"url\((fonts/[^)]+)\)")
 
 
@@ -63,16 +63,22 @@ class Framework:
     math: bool
 
 
-def framework(node_modules: Path, deck: Deck, uses_code: bool,
-              uses_math: bool) -> tuple[Framework | None, list[Diagnostic]]:
+def framework(
+    node_modules: Path, deck: Deck, uses_code: bool, uses_math: bool
+) -> tuple[Framework | None, list[Diagnostic]]:
     """The reveal.js and KaTeX files this deck uses."""
     reveal = node_modules / REVEAL_DIST
     katex = node_modules / KATEX_DIST
     missing = [p for p in (reveal, katex) if not p.is_dir()]
     if missing:
-        return None, [Diagnostic(display_path(p), None, "not found: run `make deck` (which "
-                                 "runs `npm ci`) to install reveal.js and KaTeX")
-                      for p in missing]
+        return None, [
+            Diagnostic(
+                display_path(p),
+                None,
+                "not found: run `make deck` (which runs `npm ci`) to install reveal.js and KaTeX",
+            )
+            for p in missing
+        ]
     diagnostics: list[Diagnostic] = []
     meta = deck.meta
     theme = reveal / "theme" / f"{meta.theme}.css"
@@ -81,17 +87,22 @@ def framework(node_modules: Path, deck: Deck, uses_code: bool,
         theme_data = None  # used as it is
     else:
         theme_data = REMOTE_IMPORT.sub(b"", theme_data)
-        diagnostics.append(Diagnostic(
-            display_path(deck.sources[0]), meta.lines.get("theme", 1),
-            f"theme '{meta.theme}' loads web fonts from the network; they are left out "
-            "(fonts fall back to local ones). Themes with embedded fonts: black, white, "
-            "black-contrast, white-contrast", "warning"))
+        diagnostics.append(
+            Diagnostic(
+                display_path(deck.sources[0]),
+                meta.lines.get("theme", 1),
+                f"theme '{meta.theme}' loads web fonts from the network; they are left out "
+                "(fonts fall back to local ones). Themes with embedded fonts: black, white, "
+                "black-contrast, white-contrast",
+                "warning",
+            )
+        )
     assets = [
         Asset("reveal/reset.css", reveal / "reset.css", link=True),
         Asset("reveal/reveal.css", reveal / "reveal.css", link=True),
-        Asset(f"reveal/theme/{meta.theme}.css", reveal / "theme" / f"{meta.theme}.css",
-              link=True) if theme_data is None else
-        Asset(f"reveal/theme/{meta.theme}.css", data=theme_data),
+        Asset(f"reveal/theme/{meta.theme}.css", reveal / "theme" / f"{meta.theme}.css", link=True)
+        if theme_data is None
+        else Asset(f"reveal/theme/{meta.theme}.css", data=theme_data),
         Asset("reveal/reveal.js", reveal / "reveal.js", link=True),
         Asset("reveal/plugin/notes.js", reveal / "plugin/notes.js", link=True),
     ]
@@ -100,17 +111,20 @@ def framework(node_modules: Path, deck: Deck, uses_code: bool,
     plugins = ["RevealNotes"]
     if uses_code:
         css = f"reveal/plugin/highlight/{meta.highlight_theme}.css"
-        assets += [Asset(css, reveal / "plugin/highlight" / f"{meta.highlight_theme}.css",
-                         link=True),
-                   Asset("reveal/plugin/highlight.js", reveal / "plugin/highlight.js", link=True)]
+        assets += [
+            Asset(css, reveal / "plugin/highlight" / f"{meta.highlight_theme}.css", link=True),
+            Asset("reveal/plugin/highlight.js", reveal / "plugin/highlight.js", link=True),
+        ]
         stylesheets.append(css)
         scripts.append("reveal/plugin/highlight.js")
         plugins.append("RevealHighlight")
     if uses_math:
         css = KATEX_FALLBACK_FONT.sub("", (katex / "katex.min.css").read_text(encoding="utf-8"))
         fonts = sorted(set(KATEX_FONT_URL.findall(css)))
-        assets += [Asset("katex/katex.min.css", data=css.encode("utf-8")),
-                   Asset("katex/katex.min.js", katex / "katex.min.js", link=True)]
+        assets += [
+            Asset("katex/katex.min.css", data=css.encode("utf-8")),
+            Asset("katex/katex.min.js", katex / "katex.min.js", link=True),
+        ]
         assets += [Asset(f"katex/{font}", katex / font, link=True) for font in fonts]
         stylesheets.append("katex/katex.min.css")
         scripts.append("katex/katex.min.js")
@@ -173,8 +187,14 @@ def _slide_media(slide: Slide, media: Media) -> list[Diagnostic]:
         """The reference as the deck folder sees it."""
         kind, path = _classify(ref, base)
         if kind == "remote":
-            diagnostics.append(Diagnostic(slide.path, line, f"{what} '{ref}' is remote: the "
-                                          "deck needs the network to show it", "warning"))
+            diagnostics.append(
+                Diagnostic(
+                    slide.path,
+                    line,
+                    f"{what} '{ref}' is remote: the deck needs the network to show it",
+                    "warning",
+                )
+            )
         if kind != "local":
             return ref
         if not path.is_file():

@@ -59,23 +59,31 @@ def build(config: BuildConfig) -> BuildReport:
         diagnostics += regenerate_figures(config)
     rendered = render(config)
     diagnostics += rendered.diagnostics
-    check_output = (onefile.check_output_file if config.self_contained
-                    else output.check_output)
+    check_output = onefile.check_output_file if config.self_contained else output.check_output
     if rendered.deck is not None:
         diagnostics += check_output(config.output, rendered.deck.sources)
     if rendered.deck is None or any(d.is_error for d in diagnostics):
         raise BuildFailed(diagnostics)
     try:
         if config.self_contained:
-            page = onefile.inline_page(rendered.page, rendered.assets,
-                                       onefile.katex_fonts(rendered.deck))
+            page = onefile.inline_page(
+                rendered.page, rendered.assets, onefile.katex_fonts(rendered.deck)
+            )
             onefile.write_file(config.output, page)
         else:
             output.write_deck(config.output, rendered.page, rendered.assets)
     except OSError as error:  # permissions, a file where a folder should be, a full disk
         where = error.filename or config.output
-        raise BuildFailed(diagnostics + [Diagnostic(
-            slides.display_path(Path(where)), None, f"cannot write the deck: {error.strerror or error}")])
+        raise BuildFailed(
+            diagnostics
+            + [
+                Diagnostic(
+                    slides.display_path(Path(where)),
+                    None,
+                    f"cannot write the deck: {error.strerror or error}",
+                )
+            ]
+        ) from error
     return BuildReport(config.output, len(rendered.deck.slides), diagnostics)
 
 
@@ -103,8 +111,9 @@ def render(config: BuildConfig) -> RenderedDeck:
         slide.html = markdown.render(md, slide.tokens)
         slide.notes_html = markdown.render(md, slide.notes) if slide.notes else ""
     uses_code, uses_math = assets.uses(deck)
-    framework, errors = assets.framework(config.project / "node_modules", deck, uses_code,
-                                         uses_math)
+    framework, errors = assets.framework(
+        config.project / "node_modules", deck, uses_code, uses_math
+    )
     diagnostics += errors
     if framework is None:
         return RenderedDeck(deck, "", [], diagnostics)
@@ -115,5 +124,10 @@ def render(config: BuildConfig) -> RenderedDeck:
 def regenerate_figures(config: BuildConfig) -> list[Diagnostic]:
     """Bring the figures and results files up to date; script failures are errors."""
     from .figures import regenerate  # only needed when figures are built
-    return regenerate(config.project / "scripts", config.project / "figures",
-                      force=config.force, progress=config.progress or sys.stderr)
+
+    return regenerate(
+        config.project / "scripts",
+        config.project / "figures",
+        force=config.force,
+        progress=config.progress or sys.stderr,
+    )

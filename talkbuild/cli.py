@@ -21,29 +21,59 @@ from .slides import display_path
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="build.py", description="Build an offline reveal.js deck from Markdown.")
-    parser.add_argument("path", nargs="?", type=Path, metavar="PATH",
-                        help="a Markdown file, or a folder whose *.md files make one deck "
-                             "in name order (default: the project's slides/)")
-    parser.add_argument("-o", "--output", type=Path, metavar="OUTDIR",
-                        help="the deck folder to write (default: the project's build/deck); "
-                             "with --self-contained, the HTML file (default: build/deck.html)")
-    parser.add_argument("--self-contained", action="store_true",
-                        help="write the deck as one HTML file with everything inlined")
-    parser.add_argument("--force", action="store_true",
-                        help="regenerate every figure, not only the stale ones")
-    parser.add_argument("--no-figures", action="store_true",
-                        help="do not run the figure scripts; use the figures as they are")
-    parser.add_argument("--strict", action="store_true",
-                        help="treat missing external assets as errors")
-    parser.add_argument("--serve", action="store_true",
-                        help="serve the deck on 127.0.0.1, rebuild on every change and "
-                             "reload the browser (Ctrl-C stops)")
-    parser.add_argument("--port", type=int, default=8000,
-                        help="the port for --serve (default: 8000; 0: any free port)")
-    parser.add_argument("--results", type=Path, metavar="DIR",
-                        help="where {{ name.key }} placeholders find name.json "
-                             "(default: front matter 'results:', else the project's figures/)")
+        prog="build.py", description="Build an offline reveal.js deck from Markdown."
+    )
+    parser.add_argument(
+        "path",
+        nargs="?",
+        type=Path,
+        metavar="PATH",
+        help="a Markdown file, or a folder whose *.md files make one deck "
+        "in name order (default: the project's slides/)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="OUTDIR",
+        help="the deck folder to write (default: the project's build/deck); "
+        "with --self-contained, the HTML file (default: build/deck.html)",
+    )
+    parser.add_argument(
+        "--self-contained",
+        action="store_true",
+        help="write the deck as one HTML file with everything inlined",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="regenerate every figure, not only the stale ones"
+    )
+    parser.add_argument(
+        "--no-figures",
+        action="store_true",
+        help="do not run the figure scripts; use the figures as they are",
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="treat missing external assets as errors"
+    )
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="serve the deck on 127.0.0.1, rebuild on every change and "
+        "reload the browser (Ctrl-C stops)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        help="the port for --serve (default: 8000; 0: any free port)",
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        metavar="DIR",
+        help="where {{ name.key }} placeholders find name.json "
+        "(default: front matter 'results:', else the project's figures/)",
+    )
     return parser.parse_args(argv)
 
 
@@ -51,11 +81,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config = BuildConfig(
         source=args.path or PROJECT / "slides",
-        output=args.output or PROJECT / "build" / ("deck.html" if args.self_contained
-                                                    else "deck"),
+        output=args.output or PROJECT / "build" / ("deck.html" if args.self_contained else "deck"),
         self_contained=args.self_contained,
-        results=args.results, figures=not args.no_figures, force=args.force,
-        strict=args.strict, progress=sys.stderr)
+        results=args.results,
+        figures=not args.no_figures,
+        force=args.force,
+        strict=args.strict,
+        progress=sys.stderr,
+    )
     if args.serve:
         from .serve import serve  # the HTTP server is only needed here
 
@@ -65,8 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     except BuildFailed as failure:
         report_diagnostics(failure.diagnostics)
         errors = sum(d.is_error for d in failure.diagnostics)
-        print(f"build failed: {errors} error{'s' * (errors != 1)}; the previous deck is "
-              "unchanged", file=sys.stderr)
+        print(
+            f"build failed: {errors} error{'s' * (errors != 1)}; the previous deck is unchanged",
+            file=sys.stderr,
+        )
         return 1
     report_diagnostics(report.diagnostics)
     page = report.output if config.self_contained else report.output / "index.html"
@@ -76,6 +111,5 @@ def main(argv: list[str] | None = None) -> int:
 
 def report_diagnostics(diagnostics: list[Diagnostic]) -> None:
     """Print every diagnostic once, by file and line (stages keep their order)."""
-    for diagnostic in sorted(dict.fromkeys(diagnostics),
-                             key=lambda d: (str(d.path), d.line or 0)):
+    for diagnostic in sorted(dict.fromkeys(diagnostics), key=lambda d: (str(d.path), d.line or 0)):
         print(diagnostic, file=sys.stderr)

@@ -70,8 +70,10 @@ class ExternalImage:
         licence = escapeHtml(self.license)
         if self.license_url:
             licence = f'<a href="{escapeHtml(self.license_url)}">{licence}</a>'
-        return (f"{escapeHtml(self.kind)}: {escapeHtml(self.author)}, {licence}, "
-                f'<a href="{escapeHtml(self.source)}">source</a>')
+        return (
+            f"{escapeHtml(self.kind)}: {escapeHtml(self.author)}, {licence}, "
+            f'<a href="{escapeHtml(self.source)}">source</a>'
+        )
 
 
 @dataclass
@@ -100,20 +102,24 @@ def load_manifest(path: Path) -> tuple[Manifest | None, list[Diagnostic]]:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) or str(error)
-        context, context_mark = getattr(error, "context", None), getattr(error, "context_mark",
-                                                                         None)
+        context, context_mark = (
+            getattr(error, "context", None),
+            getattr(error, "context_mark", None),
+        )
         if context and context_mark:
             problem += f" ({context} on line {context_mark.line + 1})"
-        return None, [Diagnostic(shown, mark.line + 1 if mark else None,
-                                 f"invalid YAML: {problem}")]
+        return None, [
+            Diagnostic(shown, mark.line + 1 if mark else None, f"invalid YAML: {problem}")
+        ]
     finally:
         loader.dispose()
 
     errors: list[Diagnostic] = []
 
     def error(node, message: str) -> None:
-        errors.append(Diagnostic(shown, node.start_mark.line + 1 if node is not None else 1,
-                                 message))
+        errors.append(
+            Diagnostic(shown, node.start_mark.line + 1 if node is not None else 1, message)
+        )
 
     entries = _mapping_value(root, "images")
     if entries is None or not isinstance(entries, yaml.SequenceNode):
@@ -122,15 +128,17 @@ def load_manifest(path: Path) -> tuple[Manifest | None, list[Diagnostic]]:
     images: dict[str, ExternalImage] = {}
     for entry in entries.value:
         if not isinstance(entry, yaml.MappingNode):
-            error(entry, "each image must be a mapping of id, file, title, author, "
-                         "license, source")
+            error(entry, "each image must be a mapping of id, file, title, author, license, source")
             continue
         fields: dict[str, str] = {}
         for key, value in entry.value:
             name = str(key.value)
             if name not in REQUIRED_FIELDS + OPTIONAL_FIELDS:
-                error(key, f"unknown field '{name}' (known: "
-                           f"{', '.join(REQUIRED_FIELDS + OPTIONAL_FIELDS)})")
+                error(
+                    key,
+                    f"unknown field '{name}' (known: "
+                    f"{', '.join(REQUIRED_FIELDS + OPTIONAL_FIELDS)})",
+                )
             elif not isinstance(value, yaml.ScalarNode) or not str(value.value).strip():
                 error(value, f"'{name}' must be a non-empty string")
             else:
@@ -153,9 +161,15 @@ def load_manifest(path: Path) -> tuple[Manifest | None, list[Diagnostic]]:
         if len(errors) > problems:
             continue
         images[fields["id"]] = ExternalImage(
-            id=fields["id"], path=path.parent / file, title=fields["title"],
-            author=fields["author"], license=fields["license"], source=fields["source"],
-            license_url=fields.get("license_url", ""), kind=fields.get("kind", "Image"))
+            id=fields["id"],
+            path=path.parent / file,
+            title=fields["title"],
+            author=fields["author"],
+            license=fields["license"],
+            source=fields["source"],
+            license_url=fields.get("license_url", ""),
+            kind=fields.get("kind", "Image"),
+        )
     return (None if errors else Manifest(path, images)), errors
 
 
@@ -172,10 +186,14 @@ def _mapping_value(node, key: str):
 
 def resolve(deck: Deck, project: Path, strict: bool = False) -> list[Diagnostic]:
     """Replace every `external:` image of the deck by its figure or placeholder."""
-    references = [(slide, inline) for slide in deck.slides
-                  for inline in slide.tokens + slide.notes
-                  if inline.type == "inline" and inline.children
-                  and any(_is_external(c) for c in inline.children)]
+    references = [
+        (slide, inline)
+        for slide in deck.slides
+        for inline in slide.tokens + slide.notes
+        if inline.type == "inline"
+        and inline.children
+        and any(_is_external(c) for c in inline.children)
+    ]
     named = deck.meta.external_images
     if not references and named is None:
         return []
@@ -184,13 +202,17 @@ def resolve(deck: Deck, project: Path, strict: bool = False) -> list[Diagnostic]
     if named is not None or manifest_path.exists():
         manifest, diagnostics = load_manifest(manifest_path)
         if named is not None and not manifest_path.exists():
-            diagnostics = [Diagnostic(display_path(deck.sources[0]),
-                                      deck.meta.lines.get("external_images"),
-                                      f"external image manifest "
-                                      f"'{display_path(manifest_path)}' not found")]
+            diagnostics = [
+                Diagnostic(
+                    display_path(deck.sources[0]),
+                    deck.meta.lines.get("external_images"),
+                    f"external image manifest '{display_path(manifest_path)}' not found",
+                )
+            ]
     for slide, inline in references:
-        diagnostics += _resolve_inline(slide, inline, manifest, manifest_path, project,
-                                       strict, manifest_ok=not diagnostics)
+        diagnostics += _resolve_inline(
+            slide, inline, manifest, manifest_path, project, strict, manifest_ok=not diagnostics
+        )
     return diagnostics
 
 
@@ -198,40 +220,63 @@ def _is_external(token: Token) -> bool:
     return token.type == "image" and str(token.attrs.get("src", "")).startswith(SCHEME)
 
 
-def _resolve_inline(slide: Slide, inline: Token, manifest: Manifest | None,
-                    manifest_path: Path, project: Path, strict: bool,
-                    manifest_ok: bool) -> list[Diagnostic]:
+def _resolve_inline(
+    slide: Slide,
+    inline: Token,
+    manifest: Manifest | None,
+    manifest_path: Path,
+    project: Path,
+    strict: bool,
+    manifest_ok: bool,
+) -> list[Diagnostic]:
     diagnostics: list[Diagnostic] = []
     children = inline.children
-    alone = all(_is_external(c) or (c.type == "text" and not c.content.strip())
-                or c.type in ("softbreak", "hardbreak") or (c.type == "html_inline"
-                                                            and not c.content)
-                for c in children)
+    alone = all(
+        _is_external(c)
+        or (c.type == "text" and not c.content.strip())
+        or c.type in ("softbreak", "hardbreak")
+        or (c.type == "html_inline" and not c.content)
+        for c in children
+    )
     line = inline.map[0] + 1 if inline.map else slide.line
     for i, child in enumerate(children):
         if child.type in ("softbreak", "hardbreak"):
             line += 1
         if not _is_external(child):
             continue
-        image_id = str(child.attrs["src"])[len(SCHEME):]
+        image_id = str(child.attrs["src"])[len(SCHEME) :]
         entry = manifest.images.get(image_id) if manifest else None
         if entry is None:
             if manifest is not None:
-                diagnostics.append(Diagnostic(
-                    slide.path, line, f"unknown external image '{image_id}' (not in "
-                                      f"{display_path(manifest.path)})"))
+                diagnostics.append(
+                    Diagnostic(
+                        slide.path,
+                        line,
+                        f"unknown external image '{image_id}' (not in "
+                        f"{display_path(manifest.path)})",
+                    )
+                )
             elif manifest_ok:  # no manifest at all; a broken one is reported already
-                diagnostics.append(Diagnostic(
-                    slide.path, line, f"external image '{image_id}': no manifest "
-                                      f"({display_path(manifest_path)} not found; or name one "
-                                      "with 'external_images:' in the front matter)"))
+                diagnostics.append(
+                    Diagnostic(
+                        slide.path,
+                        line,
+                        f"external image '{image_id}': no manifest "
+                        f"({display_path(manifest_path)} not found; or name one "
+                        "with 'external_images:' in the front matter)",
+                    )
+                )
             continue
         present = entry.path.is_file()
         if not present:
-            diagnostics.append(Diagnostic(
-                slide.path, line, f"external image '{image_id}' missing: "
-                                  f"{display_path(entry.path)}",
-                "error" if strict else "warning"))
+            diagnostics.append(
+                Diagnostic(
+                    slide.path,
+                    line,
+                    f"external image '{image_id}' missing: {display_path(entry.path)}",
+                    "error" if strict else "warning",
+                )
+            )
         html = _figure_html(child, entry, slide.source.parent, project, present, block=alone)
         children[i] = Token("html_inline", "", 0, content=html)
     if alone:  # a paragraph of figures only: a <div>, since <p> cannot hold a <figure>
@@ -252,33 +297,39 @@ def _paragraph_as_div(tokens: list[Token], inline: Token) -> None:
     opening.attrSet("class", classes)
 
 
-def _figure_html(image: Token, entry: ExternalImage, base: Path, project: Path,
-                 present: bool, block: bool) -> str:
+def _figure_html(
+    image: Token, entry: ExternalImage, base: Path, project: Path, present: bool, block: bool
+) -> str:
     figure, caption, box = ("figure", "figcaption", "div") if block else ("span",) * 3
     # `<!-- .element: class="fragment" -->` after the image: the class is the figure's
     # (image and credit appear together), other attributes (style) the image's.
     classes = " ".join(filter(None, ("external-image", str(image.attrs.get("class", "")))))
     image.attrs.pop("class", None)
-    alt = escapeHtml("".join(c.content for c in image.children or [])
-                     or image.content or entry.title)
+    alt = escapeHtml(
+        "".join(c.content for c in image.children or []) or image.content or entry.title
+    )
     credit = f'<{caption} class="external-credit">{entry.credit_html()}</{caption}>'
     if present:
         src = escapeHtml(Path(os.path.relpath(entry.path, base)).as_posix())
         extra = attrs_html({n: v for n, v in image.attrs.items() if n not in OWN_ATTRIBUTES})
         if "title" not in image.attrs:
             extra += f' title="{escapeHtml(entry.title)}"'
-        return (f'<{figure} class="{escapeHtml(classes)}"><img src="{src}" alt="{alt}"{extra}>'
-                f"{credit}</{figure}>")
+        return (
+            f'<{figure} class="{escapeHtml(classes)}"><img src="{src}" alt="{alt}"{extra}>'
+            f"{credit}</{figure}>"
+        )
     folder = _shown_folder(entry.path.parent, project, base)
     style = image.attrs.get("style")  # a size given to the image applies to the box
     style = f' style="{escapeHtml(str(style))}"' if style else ""
-    return (f'<{figure} class="{escapeHtml(classes)} external-missing">'
-            f'<{box} class="external-placeholder" role="img" aria-label="{alt}"{style}>'
-            f'<strong><a href="{escapeHtml(entry.source)}">{escapeHtml(entry.title)}</a>'
-            f"</strong>"
-            f"<{box if block else 'span'}>Image not included in the repository: put "
-            f"<code>{escapeHtml(entry.path.name)}</code> in <code>{escapeHtml(folder)}</code>"
-            f"</{box if block else 'span'}></{box}>{credit}</{figure}>")
+    return (
+        f'<{figure} class="{escapeHtml(classes)} external-missing">'
+        f'<{box} class="external-placeholder" role="img" aria-label="{alt}"{style}>'
+        f'<strong><a href="{escapeHtml(entry.source)}">{escapeHtml(entry.title)}</a>'
+        f"</strong>"
+        f"<{box if block else 'span'}>Image not included in the repository: put "
+        f"<code>{escapeHtml(entry.path.name)}</code> in <code>{escapeHtml(folder)}</code>"
+        f"</{box if block else 'span'}></{box}>{credit}</{figure}>"
+    )
 
 
 def _shown_folder(folder: Path, project: Path, base: Path) -> str:

@@ -43,8 +43,7 @@ from typing import TextIO
 
 from talkbuild.diagnostics import Diagnostic
 from talkbuild.staleness import Scanner, Stamps, find_scripts
-from talkbuild.workers import (PRELOADABLE, ForkServerLauncher, Run, SubprocessLauncher,
-                               cpu_ticks)
+from talkbuild.workers import PRELOADABLE, ForkServerLauncher, Run, SubprocessLauncher, cpu_ticks
 
 TAIL_LINES = 15  # how much of a failing script's stderr a diagnostic quotes
 IDLE_AFTER = 1.0  # seconds below IDLE_CPU share of a core before a script lends its slot
@@ -52,8 +51,14 @@ IDLE_CPU = 0.05
 REPORT_EVERY = 30.0  # seconds between "still running" lines when progress is not a terminal
 
 
-def regenerate(scripts_dir: Path, figures_dir: Path, *, force: bool = False,
-               jobs: int | None = None, progress: TextIO | None = None) -> list[Diagnostic]:
+def regenerate(
+    scripts_dir: Path,
+    figures_dir: Path,
+    *,
+    force: bool = False,
+    jobs: int | None = None,
+    progress: TextIO | None = None,
+) -> list[Diagnostic]:
     """Bring every figure up to date; return an error diagnostic per failed script."""
     scripts_dir = Path(scripts_dir).resolve()
     figures_dir = Path(figures_dir).resolve()
@@ -72,8 +77,9 @@ def cores() -> int:
 
 
 class Pipeline:
-    def __init__(self, scripts_dir: Path, cache: Path, report: Progress, *,
-                 force: bool, jobs: int | None):
+    def __init__(
+        self, scripts_dir: Path, cache: Path, report: Progress, *, force: bool, jobs: int | None
+    ):
         self.scripts_dir = scripts_dir
         self.root = scripts_dir.parent  # scripts run from here, stamps are relative to it
         self.cache = cache
@@ -105,14 +111,14 @@ class Pipeline:
 
         stale.sort(key=lambda s: self._order(s, deps[s]))
         external = set().union(*(deps[s].external for s in stale))
-        preload = [m for m in PRELOADABLE
-                   if any(e == m or e.startswith(m + ".") for e in external)]
+        preload = [m for m in PRELOADABLE if any(e == m or e.startswith(m + ".") for e in external)]
         threads = max(1, cores() // self.jobs)
         diagnostics = self._run_all(stale, keys, preload, threads)
 
         failed = len(diagnostics)
-        summary = (f"figures: {len(scripts) - len(stale)} up to date, "
-                   f"{len(stale) - failed} regenerated")
+        summary = (
+            f"figures: {len(scripts) - len(stale)} up to date, {len(stale) - failed} regenerated"
+        )
         if failed:
             summary += f", {failed} failed"
         self.report.line(f"{summary} in {time.monotonic() - begin:.1f} s")
@@ -129,12 +135,22 @@ class Pipeline:
             return (0, -code, script.stem)
         return (1, -duration, script.stem)
 
-    def _run_all(self, stale: list[Path], keys: dict[str, str], preload: list[str],
-                 threads: int) -> list[Diagnostic]:
+    def _run_all(
+        self, stale: list[Path], keys: dict[str, str], preload: list[str], threads: int
+    ) -> list[Diagnostic]:
         self.logs.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
-        env.update({var: str(threads) for var in (
-            "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "FIGKIT_THREADS")})
+        env.update(
+            {
+                var: str(threads)
+                for var in (
+                    "OMP_NUM_THREADS",
+                    "MKL_NUM_THREADS",
+                    "OPENBLAS_NUM_THREADS",
+                    "FIGKIT_THREADS",
+                )
+            }
+        )
         env["MPLBACKEND"] = "Agg"
         env["PYTHONHASHSEED"] = "0"  # same set/dict order in every run: byte-stable outputs
         env["FIGKIT_MEMO"] = "disk"  # scripts share trained networks (figkit.cache)
@@ -170,8 +186,9 @@ class Pipeline:
                     else:
                         self.stamps.forget(run.name)
                         diagnostics.append(failure(run, self.root))
-                        self.report.line(f"figures: FAILED {run.name} ({_status(run.exit)}) "
-                                         f"{run.seconds:.1f} s")
+                        self.report.line(
+                            f"figures: FAILED {run.name} ({_status(run.exit)}) {run.seconds:.1f} s"
+                        )
                 if finished:
                     self.stamps.save()
                 self.report.status(running.values())
@@ -181,8 +198,13 @@ class Pipeline:
 
     def _run_for(self, script: Path) -> Run:
         name = script.stem
-        run = Run(name, script, self.logs / f"{name}.out", self.logs / f"{name}.err",
-                  self.logs / f"{name}.outputs")
+        run = Run(
+            name,
+            script,
+            self.logs / f"{name}.out",
+            self.logs / f"{name}.err",
+            self.logs / f"{name}.outputs",
+        )
         run.outputs.unlink(missing_ok=True)
         run.env = {"FIGKIT_OUTPUTS": str(run.outputs)}
         return run
@@ -290,8 +312,10 @@ class Progress:
 
     def status(self, runs) -> None:
         now = time.monotonic()
-        parts = [f"{r.name} {now - r.started:.0f} s" if r.started else f"{r.name} (starting)"
-                 for r in runs]
+        parts = [
+            f"{r.name} {now - r.started:.0f} s" if r.started else f"{r.name} (starting)"
+            for r in runs
+        ]
         if not parts:
             return
         if self.tty:

@@ -111,8 +111,14 @@ def serve(modules: list[str]) -> None:
     def send(event: dict) -> None:
         os.write(out, (json.dumps(event) + "\n").encode())
 
-    send({"ready": True, "preloaded": loaded, "failed": failed,
-          "seconds": round(time.monotonic() - start, 3)})
+    send(
+        {
+            "ready": True,
+            "preloaded": loaded,
+            "failed": failed,
+            "seconds": round(time.monotonic() - start, 3),
+        }
+    )
 
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
@@ -160,8 +166,13 @@ def serve(modules: list[str]) -> None:
                 if pid == 0:
                     break
                 job, started = children.pop(pid)
-                send({"id": job, "exit": os.waitstatus_to_exitcode(status),
-                      "seconds": round(time.monotonic() - started, 3)})
+                send(
+                    {
+                        "id": job,
+                        "exit": os.waitstatus_to_exitcode(status),
+                        "seconds": round(time.monotonic() - started, 3),
+                    }
+                )
     finally:
         for pid in children:
             try:

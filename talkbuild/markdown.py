@@ -61,18 +61,18 @@ class Separators:
 # reveal.js's Markdown plugin: `[17: 1|3-5]` in a code fence's info string.
 LINE_NUMBERS = re.compile(r"\[\s*((\d*):)?\s*([\s\d,|-]*)\]")
 # `{{ script.key.subkey:format-spec }}`; the name is the results file, then keys.
-PLACEHOLDER = re.compile(
-    r"\{\{\s*([A-Za-z_][\w-]*(?:\.[\w-]+)*)\s*(?::([^{}\n]*?))?\s*\}\}")
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w-]*(?:\.[\w-]+)*)\s*(?::([^{}\n]*?))?\s*\}\}")
 COMMENT = re.compile(r"<!--(.*?)-->", re.DOTALL)
 # reveal.js's Markdown plugin: the comment body patterns and the attribute syntax.
 ELEMENT_ATTRIBUTES = re.compile(r"\.element\s*?(.+?)$", re.MULTILINE)
 SLIDE_ATTRIBUTES = re.compile(r"\.slide:\s*?(\S.+?)$", re.MULTILINE)
 ATTRIBUTE = re.compile(r'([^"= ]+?)="([^"]+?)"|(data-[^"= ]+?)(?=[" ])')
 TODO = re.compile(r"\b(TODO|FIXME)\b")
-TAG = re.compile(r"<(/?)([A-Za-z][\w:-]*)((?:\s+[^\s\"'>/=]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'"
-                 r"|[^\s\"'=<>`]+))?)*)\s*(/?)>")
-VOID_ELEMENTS = frozenset(
-    "area base br col embed hr img input link meta source track wbr".split())
+TAG = re.compile(
+    r"<(/?)([A-Za-z][\w:-]*)((?:\s+[^\s\"'>/=]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'"
+    r"|[^\s\"'=<>`]+))?)*)\s*(/?)>"
+)
+VOID_ELEMENTS = frozenset("area base br col embed hr img input link meta source track wbr".split())
 
 
 def create_parser() -> MarkdownIt:
@@ -81,8 +81,14 @@ def create_parser() -> MarkdownIt:
     md.use(front_matter_plugin)
     # `$$` blocks end at a blank line, so a stray `$$` cannot swallow the rest of
     # the deck; `$$...$$` also works inside a paragraph (display math).
-    md.use(dollarmath_plugin, allow_labels=False, allow_blank_lines=False,
-           allow_space=True, allow_digits=False, double_inline=True)
+    md.use(
+        dollarmath_plugin,
+        allow_labels=False,
+        allow_blank_lines=False,
+        allow_space=True,
+        allow_digits=False,
+        double_inline=True,
+    )
 
     block = md.block.ruler
     _wrap(block, "front_matter", _calling_front_matter_hook)
@@ -121,7 +127,7 @@ def _column_zero_text(state: StateBlock, line: int) -> str | None:
     start = state.bMarks[line]
     if state.tShift[line] or (start and state.src[start - 1] != "\n"):
         return None
-    return state.src[start:state.eMarks[line]]
+    return state.src[start : state.eMarks[line]]
 
 
 def _slide_break_kind(text: str, seps: Separators) -> str | None:
@@ -159,14 +165,13 @@ def _slide_notes(state: StateBlock, start_line: int, end_line: int, silent: bool
     if text is None:
         return False
     lowered = text.lower()
-    prefix = next((p for p in separators(state.env).notes if lowered.startswith(p.lower())),
-                  None)
+    prefix = next((p for p in separators(state.env).notes if lowered.startswith(p.lower())), None)
     if prefix is None:
         return False
     if silent:
         return True
-    _line_token(state, "slide_notes", start_line, text[:len(prefix)])
-    rest = text[len(prefix):]
+    _line_token(state, "slide_notes", start_line, text[: len(prefix)])
+    rest = text[len(prefix) :]
     if not rest.strip():
         state.line = start_line + 1
         return True
@@ -187,8 +192,7 @@ def _break_lines(state: StateBlock) -> list[int]:
     cached = state.env.get(_ENV_BREAK_LINES)
     if cached is None or cached[0] is not state.src:
         seps = separators(state.env)
-        lines = [i for i, text in enumerate(state.src.split("\n"))
-                 if _slide_break_kind(text, seps)]
+        lines = [i for i, text in enumerate(state.src.split("\n")) if _slide_break_kind(text, seps)]
         cached = state.env[_ENV_BREAK_LINES] = (state.src, lines)
     return cached[1]
 
@@ -201,8 +205,9 @@ def _stopping_at_slide_breaks(rule: Callable) -> Callable:
     followed by `---` as a heading, or keep a separator inside an HTML block.
     """
 
-    def rule_before_next_break(state: StateBlock, start_line: int, end_line: int,
-                               silent: bool) -> bool:
+    def rule_before_next_break(
+        state: StateBlock, start_line: int, end_line: int, silent: bool
+    ) -> bool:
         lines = _break_lines(state)
         i = bisect.bisect_right(lines, start_line)
         if i < len(lines) and lines[i] < end_line:
@@ -283,8 +288,11 @@ def _warn_todo(body: str, line: int, env: dict) -> None:
     match = TODO.search(body)
     if match:
         text = " ".join(body.split())
-        env.setdefault(ENV_DIAGNOSTICS, []).append(Diagnostic(
-            env.get(ENV_PATH, "<string>"), line, f"{match.group(1)} comment: {text}", "warning"))
+        env.setdefault(ENV_DIAGNOSTICS, []).append(
+            Diagnostic(
+                env.get(ENV_PATH, "<string>"), line, f"{match.group(1)} comment: {text}", "warning"
+            )
+        )
 
 
 def _set_slide_attrs(token: Token, attrs: dict[str, str]) -> None:
@@ -309,12 +317,13 @@ def _inject_html_attrs(html: str, offset: int, attrs: dict[str, str]) -> str:
         rendered = f' {name}="{value}"' if value else f" {name}"
         existing = re.compile(
             rf"\s+{re.escape(name)}(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?(?=\s|$)",
-            re.IGNORECASE)
+            re.IGNORECASE,
+        )
         if existing.search(tag_attrs):
-            tag_attrs = existing.sub(lambda _: rendered, tag_attrs, count=1)
+            tag_attrs = existing.sub(lambda _, r=rendered: r, tag_attrs, count=1)
         else:
             tag_attrs += rendered
-    return html[:match.start(3)] + tag_attrs + html[match.end(3):]
+    return html[: match.start(3)] + tag_attrs + html[match.end(3) :]
 
 
 class _Elements:
@@ -371,17 +380,22 @@ def _block_comments(tokens: list[Token], index: int, env: dict, lines: list[str]
         _warn_todo(match.group(1), line0 + 1 + token.content.count("\n", 0, match.start()), env)
     # The lines of the attribute comments, in the order the loop below takes them
     # (first to last), counted before _cut removes lines.
-    attribute_lines = iter([line0 + 1 + token.content.count("\n", 0, m.start())
-                            for m in COMMENT.finditer(token.content)
-                            if _comment_attributes(m.group(1))])
+    attribute_lines = iter(
+        [
+            line0 + 1 + token.content.count("\n", 0, m.start())
+            for m in COMMENT.finditer(token.content)
+            if _comment_attributes(m.group(1))
+        ]
+    )
     while True:
-        match = next((m for m in COMMENT.finditer(token.content)
-                      if _comment_attributes(m.group(1))), None)
+        match = next(
+            (m for m in COMMENT.finditer(token.content) if _comment_attributes(m.group(1))), None
+        )
         if match is None:
             break
         kind, attrs = _comment_attributes(match.group(1))
         line = next(attribute_lines)
-        before = _masked(token.content[:match.start()])  # before _cut can shorten the text
+        before = _masked(token.content[: match.start()])  # before _cut can shorten the text
         token.content = _cut(token.content, match.start(), match.end())
         if kind == "slide":
             _set_slide_attrs(token, attrs)
@@ -407,24 +421,31 @@ def _cut(html: str, start: int, end: int) -> str:
     line_end = html.find("\n", end)
     line_end = len(html) if line_end < 0 else line_end
     if not html[line_start:start].strip() and not html[end:line_end].strip():
-        return html[:line_start] + html[line_end + 1:]
+        return html[:line_start] + html[line_end + 1 :]
     return html[:start] + html[end:]
 
 
 def _warn_nothing_before_in_notes(line: int, env: dict) -> None:
     # reveal.js would set the attributes on the notes' <aside> (a class replacing
     # "notes" and showing them on the slide); the slide is not what was meant either.
-    env.setdefault(ENV_DIAGNOSTICS, []).append(Diagnostic(
-        env.get(ENV_PATH, "<string>"), line, "'.element' comment at the start of the speaker "
-        "notes has no element before it to apply to; ignored", "warning"))
+    env.setdefault(ENV_DIAGNOSTICS, []).append(
+        Diagnostic(
+            env.get(ENV_PATH, "<string>"),
+            line,
+            "'.element' comment at the start of the speaker "
+            "notes has no element before it to apply to; ignored",
+            "warning",
+        )
+    )
 
 
 # What `_previous_block` finds for a comment that opens the speaker notes.
 _NOTES_START = object()
 
 
-def _previous_block(tokens: list[Token], index: int,
-                    lines: list[str]) -> Token | tuple[Token, int] | object | None:
+def _previous_block(
+    tokens: list[Token], index: int, lines: list[str]
+) -> Token | tuple[Token, int] | object | None:
     """What a block-level `.element` comment at tokens[index] applies to: the previous
     sibling block (the last item of a list directly above it), else the parent block;
     None means the slide itself, `_NOTES_START` nothing (the comment opens the notes)."""
@@ -453,16 +474,20 @@ def _previous_block(tokens: list[Token], index: int,
     return None
 
 
-def _list_or_last_item(tokens: list[Token], list_index: int, comment_index: int,
-                       lines: list[str]) -> Token:
+def _list_or_last_item(
+    tokens: list[Token], list_index: int, comment_index: int, lines: list[str]
+) -> Token:
     """reveal.js: a comment right below a list (no blank line) is about its last item."""
     level = tokens[list_index].level
     last_item, end = tokens[list_index], 0
-    for token in tokens[list_index + 1:comment_index]:
+    for token in tokens[list_index + 1 : comment_index]:
         if token.type == "list_item_open" and token.level == level + 1:
             last_item = token
-        elif token.map and token.type not in ("list_item_open", "bullet_list_open",
-                                              "ordered_list_open"):
+        elif token.map and token.type not in (
+            "list_item_open",
+            "bullet_list_open",
+            "ordered_list_open",
+        ):
             end = max(end, token.map[1])
     start = tokens[comment_index].map[0] if tokens[comment_index].map else end
     if any(not text.strip() for text in lines[end:start]):
@@ -535,7 +560,7 @@ def fence_info(info: str) -> tuple[str, dict[str, str]]:
         if match.group(2):
             attrs["data-ln-start-from"] = match.group(2).strip()
         attrs["data-line-numbers"] = match.group(3).strip()
-        info = info[:match.start()] + " " + info[match.end():]
+        info = info[: match.start()] + " " + info[match.end() :]
     words = [w for w in info.split() if "=" not in w]
     return (words[0] if words else ""), attrs
 
@@ -543,12 +568,15 @@ def fence_info(info: str) -> tuple[str, dict[str, str]]:
 def _render_fence(self, tokens: Sequence[Token], idx: int, options, env) -> str:
     token = tokens[idx]
     language, code_attrs = fence_info(unescapeAll(token.info))
-    code = Token("code", "code", 0, attrs={"class": f"language-{language or 'plaintext'}",
-                                           **code_attrs})
+    code = Token(
+        "code", "code", 0, attrs={"class": f"language-{language or 'plaintext'}", **code_attrs}
+    )
     pre = Token("pre", "pre", 0, attrs=token.attrs)
     content = token.content[:-1] if token.content.endswith("\n") else token.content
-    return (f"<pre{self.renderAttrs(pre)}><code{self.renderAttrs(code)}>"
-            f"{escapeHtml(content)}</code></pre>\n")
+    return (
+        f"<pre{self.renderAttrs(pre)}><code{self.renderAttrs(code)}>"
+        f"{escapeHtml(content)}</code></pre>\n"
+    )
 
 
 def _render_placeholder(self, tokens: Sequence[Token], idx: int, options, env) -> str:

@@ -19,10 +19,9 @@ import os
 import posixpath
 import re
 import tempfile
+from html import unescape
 from pathlib import Path
 from urllib.parse import unquote
-
-from html import unescape
 
 from .assets import Asset
 from .diagnostics import Diagnostic
@@ -30,8 +29,13 @@ from .output import is_deck_page
 from .slides import Deck, display_path, walk
 
 # Media types mimetypes may not know (it reads the system's tables).
-MEDIA_TYPES = {".woff2": "font/woff2", ".woff": "font/woff", ".svg": "image/svg+xml",
-               ".js": "text/javascript", ".css": "text/css"}
+MEDIA_TYPES = {
+    ".woff2": "font/woff2",
+    ".woff": "font/woff",
+    ".svg": "image/svg+xml",
+    ".js": "text/javascript",
+    ".css": "text/css",
+}
 # What the page template writes for the deck folder's stylesheets and scripts.
 STYLESHEET = re.compile(r'<link rel="stylesheet" href="([^"]+)">')
 SCRIPT = re.compile(r'<script src="([^"]+)"></script>')
@@ -48,27 +52,43 @@ SCRIPT_HAZARD = re.compile(r"<(!--|/?script)", re.IGNORECASE)
 # KaTeX font files (katex/dist/fonts/<name>.woff2) every deck with math keeps:
 # ordinary text and operators, variables, the AMS symbols and the big delimiters
 # and operators (\sum, \left( ... \right)).
-KATEX_CORE_FONTS = {"KaTeX_Main-Regular", "KaTeX_Main-Italic", "KaTeX_Math-Italic",
-                    "KaTeX_AMS-Regular", "KaTeX_Size1-Regular", "KaTeX_Size2-Regular",
-                    "KaTeX_Size3-Regular", "KaTeX_Size4-Regular"}
+KATEX_CORE_FONTS = {
+    "KaTeX_Main-Regular",
+    "KaTeX_Main-Italic",
+    "KaTeX_Math-Italic",
+    "KaTeX_AMS-Regular",
+    "KaTeX_Size1-Regular",
+    "KaTeX_Size2-Regular",
+    "KaTeX_Size3-Regular",
+    "KaTeX_Size4-Regular",
+}
 # The others, kept only when the TeX uses a command that selects them.
 KATEX_OPTIONAL_FONTS = {
-    r"\\(?:mathbf|bf|textbf|boldsymbol|bm|bold|pmb|mathbfit)\b":
-        {"KaTeX_Main-Bold", "KaTeX_Main-BoldItalic", "KaTeX_Math-BoldItalic"},
+    r"\\(?:mathbf|bf|textbf|boldsymbol|bm|bold|pmb|mathbfit)\b": {
+        "KaTeX_Main-Bold",
+        "KaTeX_Main-BoldItalic",
+        "KaTeX_Math-BoldItalic",
+    },
     r"\\(?:mathcal|cal)\b": {"KaTeX_Caligraphic-Regular", "KaTeX_Caligraphic-Bold"},
     r"\\(?:mathfrak|frak|textfrak)\b": {"KaTeX_Fraktur-Regular", "KaTeX_Fraktur-Bold"},
     r"\\mathscr\b": {"KaTeX_Script-Regular"},
-    r"\\(?:mathsf|sf|textsf|mathsfit)\b":
-        {"KaTeX_SansSerif-Regular", "KaTeX_SansSerif-Bold", "KaTeX_SansSerif-Italic"},
+    r"\\(?:mathsf|sf|textsf|mathsfit)\b": {
+        "KaTeX_SansSerif-Regular",
+        "KaTeX_SansSerif-Bold",
+        "KaTeX_SansSerif-Italic",
+    },
     r"\\(?:mathtt|tt|texttt|verb)\b": {"KaTeX_Typewriter-Regular"},
 }
 
 
 def katex_fonts(deck: Deck) -> set[str]:
     """The KaTeX font files (without extension) the deck's math can need."""
-    tex = "\n".join(token.content for slide in deck.slides
-                    for token in walk(slide.tokens + slide.notes)
-                    if token.type.startswith("math_"))
+    tex = "\n".join(
+        token.content
+        for slide in deck.slides
+        for token in walk(slide.tokens + slide.notes)
+        if token.type.startswith("math_")
+    )
     fonts = set(KATEX_CORE_FONTS)
     for command, names in KATEX_OPTIONAL_FONTS.items():
         if re.search(command, tex):
@@ -82,8 +102,9 @@ def inline_page(page: str, assets: list[Asset], fonts: set[str] | None = None) -
 
     def data_uri(dest: str, fragment: str = "") -> str:
         suffix = posixpath.splitext(dest)[1].lower()
-        media_type = (MEDIA_TYPES.get(suffix) or mimetypes.guess_type(dest)[0]
-                      or "application/octet-stream")
+        media_type = (
+            MEDIA_TYPES.get(suffix) or mimetypes.guess_type(dest)[0] or "application/octet-stream"
+        )
         data = base64.b64encode(_read(files[dest])).decode("ascii")
         return f"data:{media_type};base64,{data}{fragment}"
 
@@ -93,8 +114,9 @@ def inline_page(page: str, assets: list[Asset], fonts: set[str] | None = None) -
             return match.group(0)
         css = _read(files[href]).decode("utf-8")
         if fonts is not None and href.startswith("katex/"):
-            css = FONT_FACE.sub(lambda face: face.group(0) if _font_name(face.group(0))
-                                in fonts else "", css)
+            css = FONT_FACE.sub(
+                lambda face: face.group(0) if _font_name(face.group(0)) in fonts else "", css
+            )
         folder = posixpath.dirname(href)
 
         def url(ref: re.Match) -> str:
@@ -135,11 +157,21 @@ def check_output_file(out: Path, sources: list[Path]) -> list[Diagnostic]:
     """Why the one-file deck must not be written to `out`, if it must not."""
     shown = display_path(out)
     if out.is_dir():
-        return [Diagnostic(shown, None, "output is a folder; the one-file deck is a file "
-                                        "(e.g. build/deck.html)")]
+        return [
+            Diagnostic(
+                shown,
+                None,
+                "output is a folder; the one-file deck is a file (e.g. build/deck.html)",
+            )
+        ]
     if out.exists() and not is_deck_page(out):
-        return [Diagnostic(shown, None, "output file exists and is not a deck built by "
-                                        "build.py; refusing to replace it")]
+        return [
+            Diagnostic(
+                shown,
+                None,
+                "output file exists and is not a deck built by build.py; refusing to replace it",
+            )
+        ]
     resolved = out.resolve()
     if any(resolved == source.resolve() for source in sources):
         return [Diagnostic(shown, None, "output file would replace the slides; choose another")]

@@ -45,22 +45,37 @@ def render_page(deck: Deck, framework: Framework) -> str:
     except (OSError, RuntimeError):  # no usable temporary folder: compile every time
         cache = None
     environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True,
-        lstrip_blocks=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
-        bytecode_cache=cache)
-    stacks = [[SlideView(attrs_html(slide.attrs), slide.html.strip("\n"),
-                          slide.notes_html.strip("\n"))
-               for slide in stack] for stack in deck.stacks]
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+        bytecode_cache=cache,
+    )
+    stacks = [
+        [
+            SlideView(attrs_html(slide.attrs), slide.html.strip("\n"), slide.notes_html.strip("\n"))
+            for slide in stack
+        ]
+        for stack in deck.stacks
+    ]
     plugins = framework.plugins + (["TalkMath"] if framework.math else [])
     return environment.get_template("deck.html.j2").render(
-        meta=deck.meta, stacks=stacks, framework=framework, plugins=plugins,
-        config={**DEFAULT_REVEAL_OPTIONS, **deck.meta.reveal})
+        meta=deck.meta,
+        stacks=stacks,
+        framework=framework,
+        plugins=plugins,
+        config={**DEFAULT_REVEAL_OPTIONS, **deck.meta.reveal},
+    )
 
 
 def attrs_html(attrs: dict[str, str]) -> str:
     """` name="value"` for each attribute; a bare ` name` when the value is empty."""
-    return "".join(f' {escapeHtml(name)}="{escapeHtml(value)}"' if value else f" {escapeHtml(name)}"
-                   for name, value in attrs.items())
+    return "".join(
+        f' {escapeHtml(name)}="{escapeHtml(value)}"' if value else f" {escapeHtml(name)}"
+        for name, value in attrs.items()
+    )
 
 
 def check_output(out: Path, sources: list[Path]) -> list[Diagnostic]:
@@ -71,11 +86,22 @@ def check_output(out: Path, sources: list[Path]) -> list[Diagnostic]:
     resolved = out.resolve()
     for source in sources:
         if resolved == source.resolve() or resolved in source.resolve().parents:
-            return [Diagnostic(shown, None, "output folder would replace the slides "
-                                            f"({display_path(source)}); choose another")]
+            return [
+                Diagnostic(
+                    shown,
+                    None,
+                    "output folder would replace the slides "
+                    f"({display_path(source)}); choose another",
+                )
+            ]
     if out.is_dir() and any(out.iterdir()) and not is_deck_page(out / "index.html"):
-        return [Diagnostic(shown, None, "output folder exists and is not a deck built by "
-                                        "build.py; refusing to replace it")]
+        return [
+            Diagnostic(
+                shown,
+                None,
+                "output folder exists and is not a deck built by build.py; refusing to replace it",
+            )
+        ]
     return []
 
 

@@ -26,12 +26,19 @@ from urllib.parse import urlencode
 from .build import PROJECT
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; Playwright drives it (no `playwright install`)
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 TIMEOUT_MS = 60_000  # for reveal.js to lay out every slide of a long deck
 # Set before the deck's scripts run: reveal.js's events bubble up to the document.
-PDF_READY_LISTENER = ("document.addEventListener('pdf-ready', "
-                      "() => { window.talkPdfReady = true; });")
+PDF_READY_LISTENER = (
+    "document.addEventListener('pdf-ready', () => { window.talkPdfReady = true; });"
+)
 
 
 def print_url(page: Path, fragments: bool = False, notes: bool = False) -> str:
@@ -53,16 +60,21 @@ def print_pdf(page: Path, out: Path, fragments: bool = False, notes: bool = Fals
     os.close(handle)
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                                 args=CHROMIUM_ARGS, headless=True)
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+            )
             try:
                 tab = browser.new_page()
                 tab.add_init_script(PDF_READY_LISTENER)
                 tab.goto(print_url(page, fragments, notes))
                 tab.wait_for_function("window.talkPdfReady === true", timeout=TIMEOUT_MS)
                 tab.evaluate("document.fonts.ready.then(() => true)")
-                tab.pdf(path=temporary, display_header_footer=False, print_background=True,
-                        prefer_css_page_size=True)
+                tab.pdf(
+                    path=temporary,
+                    display_header_footer=False,
+                    print_background=True,
+                    prefer_css_page_size=True,
+                )
             finally:
                 browser.close()
         os.chmod(temporary, 0o644)  # mkstemp makes it private
@@ -73,18 +85,35 @@ def print_pdf(page: Path, out: Path, fragments: bool = False, notes: bool = Fals
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m talkbuild.pdf",
-                                     description="Print a built deck to PDF.")
-    parser.add_argument("page", nargs="?", type=Path, metavar="PAGE",
-                        default=PROJECT / "build" / "deck" / "index.html",
-                        help="the deck's page (default: build/deck/index.html)")
-    parser.add_argument("-o", "--output", type=Path, metavar="FILE",
-                        default=PROJECT / "build" / "deck.pdf",
-                        help="the PDF to write (default: build/deck.pdf)")
-    parser.add_argument("--fragments", action="store_true",
-                        help="one page per fragment step instead of one per slide")
-    parser.add_argument("--notes", action="store_true",
-                        help="a page of speaker notes after each slide that has notes")
+    parser = argparse.ArgumentParser(
+        prog="python -m talkbuild.pdf", description="Print a built deck to PDF."
+    )
+    parser.add_argument(
+        "page",
+        nargs="?",
+        type=Path,
+        metavar="PAGE",
+        default=PROJECT / "build" / "deck" / "index.html",
+        help="the deck's page (default: build/deck/index.html)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="FILE",
+        default=PROJECT / "build" / "deck.pdf",
+        help="the PDF to write (default: build/deck.pdf)",
+    )
+    parser.add_argument(
+        "--fragments",
+        action="store_true",
+        help="one page per fragment step instead of one per slide",
+    )
+    parser.add_argument(
+        "--notes",
+        action="store_true",
+        help="a page of speaker notes after each slide that has notes",
+    )
     args = parser.parse_args(argv)
     if not args.page.is_file():
         print(f"{args.page}: not found: build the deck first (`make deck`)", file=sys.stderr)

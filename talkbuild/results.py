@@ -53,15 +53,17 @@ class Results:
                 self._files[name] = json.loads(path.read_text(encoding="utf-8"))
             except FileNotFoundError:
                 self._files[name] = ResultError(
-                    f"results file '{display_path(path)}' not found "
-                    f"(written by scripts/{name}.py?)")
+                    f"results file '{display_path(path)}' not found (written by scripts/{name}.py?)"
+                )
             except (OSError, UnicodeDecodeError) as error:
                 self._files[name] = ResultError(
-                    f"cannot read results file '{display_path(path)}': {error}")
+                    f"cannot read results file '{display_path(path)}': {error}"
+                )
             except json.JSONDecodeError as error:
                 self._files[name] = ResultError(
                     f"results file '{display_path(path)}' is not valid JSON "
-                    f"(line {error.lineno}: {error.msg})")
+                    f"(line {error.lineno}: {error.msg})"
+                )
         data = self._files[name]
         if isinstance(data, ResultError):
             raise data
@@ -77,25 +79,29 @@ class Results:
             elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
                 value = value[int(key)]
             else:
-                missing = ".".join(keys[:depth + 1])
+                missing = ".".join(keys[: depth + 1])
                 where = display_path(self.folder / f"{name}.json")
                 if not isinstance(value, (dict, list)):
                     found = ".".join([name, *keys[:depth]])
-                    raise ResultError(f"'{found}' is {value!r}, which has no key '{key}' "
-                                      f"({where})")
+                    raise ResultError(f"'{found}' is {value!r}, which has no key '{key}' ({where})")
                 if isinstance(value, list):
-                    raise ResultError(f"'{name}.{missing}': {where} has only {len(value)} "
-                                      f"items at '{'.'.join([name, *keys[:depth]])}'")
+                    raise ResultError(
+                        f"'{name}.{missing}': {where} has only {len(value)} "
+                        f"items at '{'.'.join([name, *keys[:depth]])}'"
+                    )
                 raise ResultError(f"results '{name}' have no key '{missing}' ({where})")
         if spec:
             try:
                 return format(value, spec)
             except (ValueError, TypeError) as error:
-                raise ResultError(f"cannot format '{dotted}' = {value!r} with "
-                                  f"':{spec}': {error}") from None
+                raise ResultError(
+                    f"cannot format '{dotted}' = {value!r} with ':{spec}': {error}"
+                ) from None
         if isinstance(value, dict):
-            raise ResultError(f"'{dotted}' is an object (keys: {', '.join(map(str, value))}); "
-                              "name one of its keys")
+            raise ResultError(
+                f"'{dotted}' is an object (keys: {', '.join(map(str, value))}); "
+                "name one of its keys"
+            )
         if isinstance(value, str):
             return value
         if value is None or isinstance(value, (bool, list)):
@@ -121,21 +127,25 @@ def substitute(tokens: list[Token], results: Results, shown: str) -> list[Diagno
     for token in tokens:
         if token.type == "inline" and token.children:
             _substitute_inline(token.children, token.map[0] + 1 if token.map else 1, fill)
-        elif token.content and token.type in ("fence", "code_block", "math_block",
-                                               "html_block"):
+        elif token.content and token.type in ("fence", "code_block", "math_block", "html_block"):
             if token.meta.get("include"):
                 continue
             first = token.map[0] + 1 if token.map else 1
             if token.type == "fence":
                 first += 1
             content = token.content
-            token.content = fill(content, lambda pos, c=content, f=first: f + c.count("\n", 0, pos),
-                                 escape=token.type == "html_block")
+            token.content = fill(
+                content,
+                lambda pos, c=content, f=first: f + c.count("\n", 0, pos),
+                escape=token.type == "html_block",
+            )
         _substitute_attrs(token, lambda pos, t=token: t.map[0] + 1 if t.map else 1, fill)
         if token.meta.get("slide_attrs"):
             line = token.map[0] + 1 if token.map else 1
-            token.meta["slide_attrs"] = {k: fill(v, lambda pos: line, escape=False)
-                                         for k, v in token.meta["slide_attrs"].items()}
+            token.meta["slide_attrs"] = {
+                k: fill(v, lambda pos, line=line: line, escape=False)
+                for k, v in token.meta["slide_attrs"].items()
+            }
     return errors
 
 
@@ -183,11 +193,17 @@ def resolve_includes(tokens: list[Token], base: Path, shown: str) -> list[Diagno
             continue
         line = token.map[0] + 1 if token.map else 1
         target = match.group(1)
-        token.info = (token.info[:match.start()] + " " + token.info[match.end():]).strip()
+        token.info = (token.info[: match.start()] + " " + token.info[match.end() :]).strip()
         token.meta["include"] = target
         if token.content.strip():
-            errors.append(Diagnostic(shown, line, f"a code fence with include={target} must "
-                                     "have an empty body (its code comes from the file)"))
+            errors.append(
+                Diagnostic(
+                    shown,
+                    line,
+                    f"a code fence with include={target} must "
+                    "have an empty body (its code comes from the file)",
+                )
+            )
             continue
         file_name, _, region = target.partition("#")
         try:
@@ -206,16 +222,21 @@ def include(path: Path, region: str = "") -> str:
     except (OSError, UnicodeDecodeError) as error:
         raise ResultError(f"cannot read '{display_path(path)}': {error}") from None
     if region:
-        start = next((i for i, text in enumerate(lines) if _marker(text) == ("region", region)),
-                     None)
+        start = next(
+            (i for i, text in enumerate(lines) if _marker(text) == ("region", region)), None
+        )
         if start is None:
             raise ResultError(f"no '# region {region}' in '{display_path(path)}'")
-        end = next((i for i in range(start + 1, len(lines))
-                    if _marker(lines[i]) == ("endregion", region)), None)
+        end = next(
+            (i for i in range(start + 1, len(lines)) if _marker(lines[i]) == ("endregion", region)),
+            None,
+        )
         if end is None:
-            raise ResultError(f"region '{region}' in '{display_path(path)}' (line {start + 1}) "
-                              f"has no '# endregion {region}'")
-        lines = lines[start + 1:end]
+            raise ResultError(
+                f"region '{region}' in '{display_path(path)}' (line {start + 1}) "
+                f"has no '# endregion {region}'"
+            )
+        lines = lines[start + 1 : end]
     code = textwrap.dedent("\n".join(text for text in lines if _marker(text) is None))
     return code.strip("\n") + "\n"
 

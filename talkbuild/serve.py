@@ -14,9 +14,9 @@ away with the next successful build. Ctrl-C stops the server.
 from __future__ import annotations
 
 import hashlib
-import signal
 import json
 import os
+import signal
 import sys
 import threading
 import traceback
@@ -130,8 +130,9 @@ class Handler(SimpleHTTPRequestHandler):
         url = urlsplit(self.path)
         if url.path == ENDPOINT:
             known = parse_qs(url.query).get("state", ["-1"])[0]
-            state = self.builds.wait(int(known) if known.lstrip("-").isdigit() else -1,
-                                     LONG_POLL_SECONDS)
+            state = self.builds.wait(
+                int(known) if known.lstrip("-").isdigit() else -1, LONG_POLL_SECONDS
+            )
             self._send(json.dumps(state).encode(), "application/json")
         elif url.path in ("/", "/index.html"):
             index = Path(self.directory) / "index.html"
@@ -167,8 +168,11 @@ def watched_roots(config: BuildConfig) -> list[tuple[Path, int | None]]:
     source = config.source.absolute()
     # A single Markdown file: its folder, two levels deep (images beside it or in
     # a subfolder), not everything below wherever the file happens to be.
-    roots = [(source, None) if source.is_dir() else (source.parent, 2), (TEMPLATES, None),
-             (config.project / ("scripts" if config.figures else "figures"), None)]
+    roots = [
+        (source, None) if source.is_dir() else (source.parent, 2),
+        (TEMPLATES, None),
+        (config.project / ("scripts" if config.figures else "figures"), None),
+    ]
     if config.results:
         roots.append((config.results, None))
     return roots
@@ -213,10 +217,17 @@ class Watcher:
                 continue
             for folder, subfolders, files in os.walk(root):
                 level = len(Path(folder).relative_to(root).parts)
-                subfolders[:] = [] if depth is not None and level + 1 >= depth else [
-                    name for name in subfolders
-                    if name not in IGNORED and not name.startswith(".")
-                    and not (Path(folder) / name).absolute() == self.exclude]
+                subfolders[:] = (
+                    []
+                    if depth is not None and level + 1 >= depth
+                    else [
+                        name
+                        for name in subfolders
+                        if name not in IGNORED
+                        and not name.startswith(".")
+                        and not (Path(folder) / name).absolute() == self.exclude
+                    ]
+                )
                 yield from (Path(folder) / name for name in files if not name.startswith("."))
 
 
@@ -236,8 +247,10 @@ class LiveServer:
         self.log = log or sys.stderr  # build messages (diagnostics always go to stderr)
         self.builds = BuildState()
         self._stop = threading.Event()
-        self.httpd = Server((HOST, port), partial(Handler, builds=self.builds,
-                                                  directory=str(config.output.absolute())))
+        self.httpd = Server(
+            (HOST, port),
+            partial(Handler, builds=self.builds, directory=str(config.output.absolute())),
+        )
         self.url = f"http://{HOST}:{self.httpd.server_address[1]}/"
         self._threads: list[threading.Thread] = []  # none until start() has built
 
@@ -245,8 +258,10 @@ class LiveServer:
         """Build once, then serve and watch in the background."""
         watcher = Watcher(watched_roots(self.config), self.config.output)
         self.rebuild()
-        self._threads = [threading.Thread(target=self.httpd.serve_forever, daemon=True),
-                         threading.Thread(target=self._watch, args=(watcher,), daemon=True)]
+        self._threads = [
+            threading.Thread(target=self.httpd.serve_forever, daemon=True),
+            threading.Thread(target=self._watch, args=(watcher,), daemon=True),
+        ]
         for thread in self._threads:
             thread.start()
 
@@ -267,19 +282,29 @@ class LiveServer:
             report = build(self.config)
         except BuildFailed as failure:
             report_diagnostics(failure.diagnostics)
-            errors = [str(d) for d in sorted(dict.fromkeys(failure.diagnostics),
-                                             key=lambda d: (str(d.path), d.line or 0))
-                      if d.is_error]
-            print(f"build failed: {len(errors)} error{'s' * (len(errors) != 1)}; "
-                  "serving the previous deck", file=self.log)
+            errors = [
+                str(d)
+                for d in sorted(
+                    dict.fromkeys(failure.diagnostics), key=lambda d: (str(d.path), d.line or 0)
+                )
+                if d.is_error
+            ]
+            print(
+                f"build failed: {len(errors)} error{'s' * (len(errors) != 1)}; "
+                "serving the previous deck",
+                file=self.log,
+            )
         except Exception:  # a bug in the builder or a script must not end the preview
             text = traceback.format_exc()
             print(text, file=self.log, end="")
             errors = [str(Diagnostic("talkbuild", None, text))]
         else:
             report_diagnostics(report.diagnostics)
-            print(f"{display_path(report.output / 'index.html')}: {report.slides} slides; "
-                  f"serving {self.url}", file=self.log)
+            print(
+                f"{display_path(report.output / 'index.html')}: {report.slides} slides; "
+                f"serving {self.url}",
+                file=self.log,
+            )
             errors = []
         self.builds.finished(errors)
 

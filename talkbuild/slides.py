@@ -24,17 +24,31 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from .diagnostics import Diagnostic
-from .markdown import (ENV_DIAGNOSTICS, ENV_FRONT_MATTER_HOOK, ENV_PATH, ENV_SEPARATORS,
-                       Separators)
+from .markdown import ENV_DIAGNOSTICS, ENV_FRONT_MATTER_HOOK, ENV_PATH, ENV_SEPARATORS, Separators
 
 # The reveal.js themes in node_modules/reveal.js/dist/theme (see assets.py).
-THEMES = ("beige", "black", "black-contrast", "blood", "dracula", "league", "moon", "night",
-          "serif", "simple", "sky", "solarized", "white", "white-contrast")
+THEMES = (
+    "beige",
+    "black",
+    "black-contrast",
+    "blood",
+    "dracula",
+    "league",
+    "moon",
+    "night",
+    "serif",
+    "simple",
+    "sky",
+    "solarized",
+    "white",
+    "white-contrast",
+)
 HIGHLIGHT_THEMES = ("monokai", "zenburn")  # reveal.js's dist/plugin/highlight/*.css
 # The keys of reveal.js 6's RevealConfig (dist/config.d.ts) that make sense in a
 # static deck; plugin lists and the configuration of plugins we do not ship are left
 # out. tests/test_front_matter.py checks this list against config.d.ts.
-REVEAL_OPTIONS = frozenset("""
+REVEAL_OPTIONS = frozenset(
+    """
     width height margin minScale maxScale controls controlsTutorial controlsLayout
     controlsBackArrows progress slideNumber showSlideNumber hashOneBasedIndex hash
     respondToHashChanges jumpToSlide history keyboard keyboardCondition disableLayout
@@ -49,10 +63,22 @@ REVEAL_OPTIONS = frozenset("""
     scrollLayout scrollSnap scrollProgress scrollActivationWidth pdfMaxPagesPerSlide
     pdfSeparateFragments pdfPageHeightOffset viewDistance mobileViewDistance display
     hideInactiveCursor hideCursorTime sortFragmentsOnSync highlight
-""".split())
-FRONT_MATTER_KEYS = ("title", "author", "date", "lang", "theme", "highlight_theme",
-                     "separator", "separator_vertical", "separator_notes", "results",
-                     "external_images", "reveal")
+""".split()
+)
+FRONT_MATTER_KEYS = (
+    "title",
+    "author",
+    "date",
+    "lang",
+    "theme",
+    "highlight_theme",
+    "separator",
+    "separator_vertical",
+    "separator_notes",
+    "results",
+    "external_images",
+    "reveal",
+)
 
 
 @dataclass
@@ -135,8 +161,13 @@ def _encoding_errors(data: bytes, shown: str) -> list[Diagnostic]:
         try:
             line.decode("utf-8")
         except UnicodeDecodeError as error:
-            errors.append(Diagnostic(shown, number, f"not valid UTF-8: byte "
-                                     f"0x{line[error.start]:02x} at column {error.start + 1}"))
+            errors.append(
+                Diagnostic(
+                    shown,
+                    number,
+                    f"not valid UTF-8: byte 0x{line[error.start]:02x} at column {error.start + 1}",
+                )
+            )
     return errors
 
 
@@ -153,16 +184,24 @@ def load_deck(sources: list[Path], md: MarkdownIt) -> tuple[Deck, list[Diagnosti
             continue
         env = {ENV_PATH: shown, ENV_DIAGNOSTICS: diagnostics, ENV_SEPARATORS: meta.separators}
         if index == 0:
+
             def read_front_matter(token: Token, env: dict, source=source) -> None:
                 nonlocal meta
                 meta, errors = parse_front_matter(token, source, env[ENV_PATH])
-                diagnostics.extend(errors)
+                diagnostics.extend(errors)  # noqa: B023 (called during this iteration's parse)
                 env[ENV_SEPARATORS] = meta.separators
         else:
-            def read_front_matter(token: Token, env: dict, first=display_path(sources[0])):
-                diagnostics.append(Diagnostic(
-                    env[ENV_PATH], token.map[0] + 1,
-                    f"front matter is only allowed in the deck's first file ({first})"))
+            first = display_path(sources[0])
+
+            def read_front_matter(token: Token, env: dict, first=first):
+                diagnostics.append(  # noqa: B023 (called during this iteration's parse)
+                    Diagnostic(
+                        env[ENV_PATH],
+                        token.map[0] + 1,
+                        f"front matter is only allowed in the deck's first file ({first})",
+                    )
+                )
+
         env[ENV_FRONT_MATTER_HOOK] = read_front_matter
         tokens = md.parse(text, env)
         lines = text.split("\n")
@@ -181,13 +220,15 @@ def unclosed_fences(tokens: list[Token], lines: list[str], shown: str) -> list[D
         closing = lines[end - 1].lstrip(" \t>").strip() if end - 1 > start else ""
         marker = token.markup
         if not (len(closing) >= len(marker) and closing == marker[0] * len(closing)):
-            errors.append(Diagnostic(shown, start + 1,
-                                     f"code fence '{marker}' opened here is never closed"))
+            errors.append(
+                Diagnostic(shown, start + 1, f"code fence '{marker}' opened here is never closed")
+            )
     return errors
 
 
-def split_slides(tokens: list[Token], source: Path, shown: str,
-                 first_line: int = 1) -> list[list[Slide]]:
+def split_slides(
+    tokens: list[Token], source: Path, shown: str, first_line: int = 1
+) -> list[list[Slide]]:
     """Cut a file's tokens into stacks of slides at its slide_break tokens."""
     stacks: list[list[Slide]] = []
     current: list[Token] = []
@@ -214,10 +255,12 @@ def split_slides(tokens: list[Token], source: Path, shown: str,
 
 
 def _slide(tokens: list[Token], source: Path, shown: str, line: int) -> Slide:
-    notes_at = next((i for i, t in enumerate(tokens)
-                     if t.type == "slide_notes" and t.level == 0), None)
-    content, notes = (tokens, []) if notes_at is None else \
-        (tokens[:notes_at], tokens[notes_at + 1:])
+    notes_at = next(
+        (i for i, t in enumerate(tokens) if t.type == "slide_notes" and t.level == 0), None
+    )
+    content, notes = (
+        (tokens, []) if notes_at is None else (tokens[:notes_at], tokens[notes_at + 1 :])
+    )
     line = next((t.map[0] + 1 for t in tokens if t.map), line)  # its first block, if any
     slide = Slide(source, shown, line, content, notes)
     slide.attrs = slide_attributes(slide)
@@ -241,8 +284,7 @@ def slide_attributes(slide: Slide) -> dict[str, str]:
 
 def slide_attribute_tokens(slide: Slide) -> list[Token]:
     """The tokens holding the slide's `.slide:` attributes, in source order, notes included."""
-    return [token for token in walk(slide.tokens + slide.notes)
-            if token.meta.get("slide_attrs")]
+    return [token for token in walk(slide.tokens + slide.notes) if token.meta.get("slide_attrs")]
 
 
 def walk(tokens: list[Token]):
@@ -256,8 +298,9 @@ def walk(tokens: list[Token]):
 # --- Front matter ------------------------------------------------------------------
 
 
-def parse_front_matter(token: Token, source: Path,
-                       shown: str) -> tuple[FrontMatter, list[Diagnostic]]:
+def parse_front_matter(
+    token: Token, source: Path, shown: str
+) -> tuple[FrontMatter, list[Diagnostic]]:
     """Read and check the YAML front matter; unknown keys and wrong types are errors."""
     import yaml  # only decks with front matter pay for it
 
@@ -275,20 +318,27 @@ def parse_front_matter(token: Token, source: Path,
         context_mark = getattr(error, "context_mark", None)
         if context and context_mark:
             problem += f" ({context} on line {first + context_mark.line})"
-        return meta, [Diagnostic(shown, first + mark.line if mark else first - 1,
-                                 f"invalid front matter: {problem}")]
+        return meta, [
+            Diagnostic(
+                shown, first + mark.line if mark else first - 1, f"invalid front matter: {problem}"
+            )
+        ]
     finally:
         loader.dispose()
     if data is None:
         return meta, []
     if not isinstance(data, dict):
-        return meta, [Diagnostic(shown, first - 1, "front matter must be a YAML mapping "
-                                 "(key: value lines)")]
+        return meta, [
+            Diagnostic(shown, first - 1, "front matter must be a YAML mapping (key: value lines)")
+        ]
     lines = {str(key.value): first + key.start_mark.line for key, _ in node.value}
-    sub_lines = {str(key.value): first + key.start_mark.line
-                 for name, value in node.value if name.value == "reveal"
-                 and hasattr(value, "value") and isinstance(value.value, list)
-                 for key, _ in value.value if hasattr(key, "start_mark")}
+    sub_lines = {
+        str(key.value): first + key.start_mark.line
+        for name, value in node.value
+        if name.value == "reveal" and hasattr(value, "value") and isinstance(value.value, list)
+        for key, _ in value.value
+        if hasattr(key, "start_mark")
+    }
     meta.lines = lines
     errors: list[Diagnostic] = []
 
@@ -317,8 +367,10 @@ def parse_front_matter(token: Token, source: Path,
             if value in HIGHLIGHT_THEMES:
                 meta.highlight_theme = value
             else:
-                error(key, f"unknown highlight_theme '{value}' "
-                           f"(choose: {', '.join(HIGHLIGHT_THEMES)})")
+                error(
+                    key,
+                    f"unknown highlight_theme '{value}' (choose: {', '.join(HIGHLIGHT_THEMES)})",
+                )
         elif key == "results":
             meta.results = (source.parent / value).resolve()
         elif key == "external_images":
@@ -332,30 +384,44 @@ def parse_front_matter(token: Token, source: Path,
         meta.separators = Separators(
             horizontal=seps.get("separator", default.horizontal),
             vertical=seps.get("separator_vertical", default.vertical),
-            notes=(seps["separator_notes"],) if "separator_notes" in seps else default.notes)
+            notes=(seps["separator_notes"],) if "separator_notes" in seps else default.notes,
+        )
         if meta.separators.horizontal == meta.separators.vertical:
-            error("separator", "separator and separator_vertical must differ",
-                  lines.get("separator_vertical") or lines.get("separator"))
+            error(
+                "separator",
+                "separator and separator_vertical must differ",
+                lines.get("separator_vertical") or lines.get("separator"),
+            )
     return meta, errors
 
 
 def _reveal_options(value, error, lines: dict[str, int]) -> dict:
     if not isinstance(value, dict):
-        error("reveal", f"front matter 'reveal' must be a mapping of reveal.js options, "
-                        f"not {_yaml_type(value)}")
+        error(
+            "reveal",
+            f"front matter 'reveal' must be a mapping of reveal.js options, "
+            f"not {_yaml_type(value)}",
+        )
         return {}
     options = {}
     for key, option in value.items():
         key = str(key)
         if key not in REVEAL_OPTIONS:
-            error("reveal", f"unknown reveal.js option '{key}' "
-                            "(see https://revealjs.com/config/)", lines.get(key))
+            error(
+                "reveal",
+                f"unknown reveal.js option '{key}' (see https://revealjs.com/config/)",
+                lines.get(key),
+            )
             continue
         try:
             json.dumps(option)
         except TypeError:
-            error("reveal", f"reveal.js option '{key}' must be a number, string, boolean, "
-                            f"list or mapping, not {_yaml_type(option)}", lines.get(key))
+            error(
+                "reveal",
+                f"reveal.js option '{key}' must be a number, string, boolean, "
+                f"list or mapping, not {_yaml_type(option)}",
+                lines.get(key),
+            )
             continue
         options[key] = option
     return options
@@ -364,5 +430,10 @@ def _reveal_options(value, error, lines: dict[str, int]) -> dict:
 def _yaml_type(value) -> str:
     if value is None:
         return "empty"
-    return {bool: "a boolean", int: "a number", float: "a number", list: "a list",
-            dict: "a mapping"}.get(type(value), type(value).__name__)
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        list: "a list",
+        dict: "a mapping",
+    }.get(type(value), type(value).__name__)

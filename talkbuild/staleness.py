@@ -129,9 +129,13 @@ class Scanner:
                 else:
                     module = node.module or ""
                 found.append((module, names))
-            elif (isinstance(node, ast.Call) and node.args
-                  and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
-                  and _is_import_call(node.func)):
+            elif (
+                isinstance(node, ast.Call)
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+                and _is_import_call(node.func)
+            ):
                 found.append((node.args[0].value, ()))  # importlib.import_module("figkit.x")
         self._imports[path] = found
         return found
@@ -199,8 +203,11 @@ def _data_files(package: Path) -> list[Path]:
     found = []
     for folder, subdirs, files in os.walk(package):
         subdirs[:] = [d for d in subdirs if d != "__pycache__" and not d.startswith(".")]
-        found.extend(Path(folder, f) for f in files
-                     if not f.endswith((".py", ".pyc")) and not f.startswith("."))
+        found.extend(
+            Path(folder, f)
+            for f in files
+            if not f.endswith((".py", ".pyc")) and not f.startswith(".")
+        )
     return found
 
 
@@ -241,8 +248,11 @@ class Stamps:
                 recorded[self._relative(path)] = file_digest(path)
             except OSError:
                 pass  # written, then removed by the script itself: nothing to check
-        self.scripts[name] = {"key": key, "duration": round(duration, 3),
-                              "outputs": dict(sorted(recorded.items()))}
+        self.scripts[name] = {
+            "key": key,
+            "duration": round(duration, 3),
+            "outputs": dict(sorted(recorded.items())),
+        }
 
     def forget(self, name: str) -> None:
         self.scripts.pop(name, None)
@@ -250,8 +260,14 @@ class Stamps:
     def save(self) -> None:
         """Write atomically: a reader (or a killed build) never sees half a file."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps({"format": STAMP_FORMAT, "scripts": dict(sorted(self.scripts.items()))},
-                          indent=1, sort_keys=True) + "\n"
+        text = (
+            json.dumps(
+                {"format": STAMP_FORMAT, "scripts": dict(sorted(self.scripts.items()))},
+                indent=1,
+                sort_keys=True,
+            )
+            + "\n"
+        )
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".stamps.", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -62,8 +62,13 @@ class SubprocessLauncher:
     def start(self, run: Run) -> None:
         with open(run.stdout, "wb") as out, open(run.stderr, "wb") as err:
             process = subprocess.Popen(
-                [sys.executable, str(run.script)], cwd=self.cwd, env={**self.env, **run.env},
-                stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+                [sys.executable, str(run.script)],
+                cwd=self.cwd,
+                env={**self.env, **run.env},
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+            )
         run.pid, run.started = process.pid, time.monotonic()
         self._running[run.name] = (run, process)
 
@@ -105,8 +110,13 @@ class ForkServerLauncher:
         self._fallback: SubprocessLauncher | None = None
         with open(log, "wb") as err:
             self._server = subprocess.Popen(
-                [sys.executable, str(FORKSERVER), *preload], cwd=cwd, env=env,
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
+                [sys.executable, str(FORKSERVER), *preload],
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=err,
+            )
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._server.stdout, selectors.EVENT_READ)
 
@@ -115,9 +125,15 @@ class ForkServerLauncher:
             return self._fallback.start(run)
         self._ids += 1
         self._runs[self._ids] = run
-        request = {"id": self._ids, "script": str(run.script), "cwd": str(self.cwd),
-                   "stdout": str(run.stdout), "stderr": str(run.stderr), "env": run.env,
-                   "threads": int(self.env.get("OMP_NUM_THREADS", 0)) or None}
+        request = {
+            "id": self._ids,
+            "script": str(run.script),
+            "cwd": str(self.cwd),
+            "stdout": str(run.stdout),
+            "stderr": str(run.stderr),
+            "env": run.env,
+            "threads": int(self.env.get("OMP_NUM_THREADS", 0)) or None,
+        }
         try:
             self._server.stdin.write((json.dumps(request) + "\n").encode())
             self._server.stdin.flush()
@@ -146,8 +162,10 @@ class ForkServerLauncher:
     def _event(self, event: dict) -> list[Run]:
         if event.get("ready"):
             if event["preloaded"]:
-                self.notes.append(f"workers ready in {event['seconds']:.1f} s "
-                                  f"(preloaded {', '.join(event['preloaded'])})")
+                self.notes.append(
+                    f"workers ready in {event['seconds']:.1f} s "
+                    f"(preloaded {', '.join(event['preloaded'])})"
+                )
             for name, error in event["failed"].items():
                 self.notes.append(f"could not preload {name}: {error}")
             return []
@@ -163,8 +181,10 @@ class ForkServerLauncher:
         """The server died: start its scripts again, as plain subprocesses."""
         self._kill_children()
         self._server.wait()
-        self.notes.append(f"fork server exited ({self._server.returncode}), see {self._log}; "
-                          "running scripts as subprocesses")
+        self.notes.append(
+            f"fork server exited ({self._server.returncode}), see {self._log}; "
+            "running scripts as subprocesses"
+        )
         self._fallback = SubprocessLauncher(self.env, self.cwd)
         for run in self._runs.values():
             run.pid = run.started = None

@@ -46,5 +46,6 @@ def results(regenerated_figures):
 
 def run_script(name: str) -> subprocess.CompletedProcess:
     """Run one experiment script on its own, as a presenter would."""
-    return subprocess.run([sys.executable, str(SCRIPTS / f"{name}.py")],
-                          capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, str(SCRIPTS / f"{name}.py")], capture_output=True, text=True, check=False
+    )

@@ -28,7 +28,7 @@ def render_fixture(source: Path) -> RenderedDeck:
 def slides_markup(page: str) -> str:
     """The slides of index.html: what is inside <div class="slides">."""
     match = re.search(r'<div class="slides">\n(.*?)</div>\n</div>\n<script', page, re.S)
-    assert match, "no <div class=\"slides\"> in the page"
+    assert match, 'no <div class="slides"> in the page'
     return match.group(1)
 
 

@@ -15,8 +15,14 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 VIEWPORT = {"width": 1280, "height": 720}
 READY_TIMEOUT = 10_000  # ms for reveal.js (and its plugins: KaTeX, highlighting) to start
 
@@ -30,8 +36,12 @@ def chromium(profile: Path, viewport: dict = VIEWPORT) -> Iterator:
 
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
-            viewport=viewport)
+            profile,
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport=viewport,
+        )
         context.requests, context.errors = [], []
         context.on("request", lambda request: context.requests.append(request.url))
         context.on("page", lambda page: watch(page, context.errors))

@@ -18,15 +18,29 @@ DECK = FIXTURES / "browser" / "deck.md"
 
 
 def run_build(source: Path, out: Path, *options: str) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, str(PROJECT / "build.py"), str(source), "-o",
-                             str(out), "--no-figures", *options], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(PROJECT / "build.py"),
+            str(source),
+            "-o",
+            str(out),
+            "--no-figures",
+            *options,
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     return result
 
 
 def files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +54,18 @@ def deck(tmp_path_factory) -> Path:
 def test_the_folder_holds_exactly_what_the_deck_uses(deck):
     katex_fonts = {name for name in files(deck) if name.startswith("katex/fonts/")}
     assert set(files(deck)) - katex_fonts == {
-        "index.html", "media/dot.svg",
-        "reveal/reset.css", "reveal/reveal.css", "reveal/reveal.js", "reveal/theme/black.css",
-        "reveal/plugin/notes.js", "reveal/plugin/highlight.js",
-        "reveal/plugin/highlight/monokai.css", "katex/katex.min.css", "katex/katex.min.js"}
+        "index.html",
+        "media/dot.svg",
+        "reveal/reset.css",
+        "reveal/reveal.css",
+        "reveal/reveal.js",
+        "reveal/theme/black.css",
+        "reveal/plugin/notes.js",
+        "reveal/plugin/highlight.js",
+        "reveal/plugin/highlight/monokai.css",
+        "katex/katex.min.css",
+        "katex/katex.min.js",
+    }
     css = (deck / "katex" / "katex.min.css").read_text()
     referenced = set(re.findall(r"url\((fonts/[^)]+)\)", css))
     assert {f"katex/{font}" for font in referenced} == katex_fonts
@@ -69,8 +91,13 @@ def test_a_deck_without_code_or_math_gets_neither_highlight_nor_katex(tmp_path):
     (tmp_path / "plain.md").write_text("# Plain\n\ntext\n")
     run_build(tmp_path / "plain.md", tmp_path / "out")
     assert set(files(tmp_path / "out")) == {
-        "index.html", "reveal/reset.css", "reveal/reveal.css", "reveal/reveal.js",
-        "reveal/theme/white.css", "reveal/plugin/notes.js"}
+        "index.html",
+        "reveal/reset.css",
+        "reveal/reveal.css",
+        "reveal/reveal.js",
+        "reveal/theme/white.css",
+        "reveal/plugin/notes.js",
+    }
 
 
 def test_a_theme_that_imports_web_fonts_is_made_offline_with_a_warning(tmp_path):
@@ -110,10 +137,15 @@ def test_without_arguments_the_cli_builds_slides_into_build_deck(monkeypatch):
 
 
 def test_cli_flags_reach_the_build_config(monkeypatch):
-    config = configured(monkeypatch, ["deck.md", "-o", "out", "--force", "--no-figures",
-                                      "--strict", "--results", "res"])
+    config = configured(
+        monkeypatch,
+        ["deck.md", "-o", "out", "--force", "--no-figures", "--strict", "--results", "res"],
+    )
     assert (config.source, config.output, config.results) == (
-        Path("deck.md"), Path("out"), Path("res"))
+        Path("deck.md"),
+        Path("out"),
+        Path("res"),
+    )
     assert (config.figures, config.force, config.strict) == (False, True, True)
 
 
@@ -171,11 +203,14 @@ def test_a_failed_script_fails_the_build_and_writes_nothing(project):
 
 
 def test_the_builder_does_not_import_heavy_libraries():
-    code = ("import sys, talkbuild.build as b; "
-            "b.render(b.BuildConfig(source=b.Path(sys.argv[1]), figures=False)); "
-            "print(sorted({'torch', 'numpy', 'matplotlib'} & set(sys.modules)))")
-    result = subprocess.run([sys.executable, "-c", code, str(DECK)], capture_output=True,
-                            text=True, cwd=PROJECT)
+    code = (
+        "import sys, talkbuild.build as b; "
+        "b.render(b.BuildConfig(source=b.Path(sys.argv[1]), figures=False)); "
+        "print(sorted({'torch', 'numpy', 'matplotlib'} & set(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(DECK)], capture_output=True, text=True, cwd=PROJECT
+    )
     assert result.stdout == "[]\n", result.stderr
 
 
@@ -196,9 +231,18 @@ def test_build_module_keeps_the_project_root():
 def test_an_output_that_cannot_be_written_is_an_error_not_a_traceback(tmp_path):
     (tmp_path / "deck.md").write_text("# One\n")
     (tmp_path / "blocker").write_text("a file where the deck's parent folder should be\n")
-    result = subprocess.run([sys.executable, str(PROJECT / "build.py"), str(tmp_path / "deck.md"),
-                             "-o", str(tmp_path / "blocker" / "deck"), "--no-figures"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(PROJECT / "build.py"),
+            str(tmp_path / "deck.md"),
+            "-o",
+            str(tmp_path / "blocker" / "deck"),
+            "--no-figures",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "cannot write the deck" in result.stderr

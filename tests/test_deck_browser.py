@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from headless_chromium import chromium, open_deck
 from deck_fixtures import FIXTURES
+from headless_chromium import chromium, open_deck
 
 pytestmark = pytest.mark.browser
 
@@ -29,9 +29,12 @@ def built(request, tmp_path_factory) -> Path:
     """The deck's page: build/deck/index.html, or the one-file deck.html."""
     one_file = request.param == "one-file"
     out = tmp_path_factory.mktemp("browser") / ("deck.html" if one_file else "deck")
-    subprocess.run([sys.executable, str(ROOT / "build.py"), str(DECK), "-o", str(out),
-                    "--no-figures"] + ["--self-contained"] * one_file,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "build.py"), str(DECK), "-o", str(out), "--no-figures"]
+        + ["--self-contained"] * one_file,
+        check=True,
+        capture_output=True,
+    )
     return out if one_file else out / "index.html"
 
 
@@ -78,10 +81,15 @@ def test_code_is_highlighted_with_line_highlight_steps(page):
 
 def test_speaker_notes_are_present(page):
     notes = page.evaluate("[...document.querySelectorAll('aside.notes')].map(a => a.textContent)")
-    assert [n.strip() for n in notes] == ["Speaker notes on the title slide.",
-                                          "Notes of the stack's first slide."]
-    assert page.evaluate("Reveal.getSlideNotes(Reveal.getSlide(0))").strip().startswith(
-        "<p>Speaker notes")
+    assert [n.strip() for n in notes] == [
+        "Speaker notes on the title slide.",
+        "Notes of the stack's first slide.",
+    ]
+    assert (
+        page.evaluate("Reveal.getSlideNotes(Reveal.getSlide(0))")
+        .strip()
+        .startswith("<p>Speaker notes")
+    )
 
 
 def test_the_speaker_view_shows_notes_timer_and_upcoming_slide(page, browser):
@@ -91,7 +99,8 @@ def test_the_speaker_view_shows_notes_timer_and_upcoming_slide(page, browser):
     speaker = popup.value
     speaker.wait_for_function(
         "document.querySelector('.speaker-controls-notes .value')?.textContent.trim()",
-        timeout=10_000)
+        timeout=10_000,
+    )
     assert "Speaker notes on the title slide." in speaker.inner_text(".speaker-controls-notes")
     assert speaker.locator(".speaker-controls-time").count() == 1
     # The upcoming slide is the deck itself in an iframe, one step ahead.
@@ -106,8 +115,12 @@ def test_no_request_leaves_the_deck(page, browser, built):
     if built.name == "index.html":  # the folder: its own files
         offline = [url for url in browser.requests if url.startswith(OFFLINE_SCHEMES)]
     else:  # one file: data: and blob: URLs, and the page itself (the speaker view's iframes)
-        offline = [url for url in browser.requests if url.startswith(("data:", "blob:", "about:"))
-                   or url.split("?")[0].split("#")[0] == built.as_uri()]
+        offline = [
+            url
+            for url in browser.requests
+            if url.startswith(("data:", "blob:", "about:"))
+            or url.split("?")[0].split("#")[0] == built.as_uri()
+        ]
     assert [url for url in browser.requests if url not in offline] == []
 
 

@@ -3,14 +3,13 @@
 import subprocess
 import sys
 
+import least_squares
 import numpy as np
 import pytest
 import torch
-
-import least_squares
 from conftest import ROOT
-from figkit import NOISE_SEED, dense_grid, noisy_samples
-from figkit import dnn
+
+from figkit import NOISE_SEED, dense_grid, dnn, noisy_samples
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +22,10 @@ def test_network_is_1_1000_1000_1_with_relus_between_the_layers():
     kinds = [type(layer).__name__ for layer in net]
     assert kinds == ["Linear", "ReLU", "Linear", "ReLU", "Linear"]
     assert [(layer.in_features, layer.out_features) for layer in net[::2]] == [
-        (1, 1000), (1000, 1000), (1000, 1)]
+        (1, 1000),
+        (1000, 1000),
+        (1000, 1),
+    ]
     assert sum(p.numel() for p in net.parameters()) == 1_004_001
 
 
@@ -31,9 +33,12 @@ def test_initialisation_is_what_torch_manual_seed_0_gives():
     with torch.random.fork_rng():
         torch.manual_seed(0)
         expected = torch.nn.Sequential(
-            torch.nn.Linear(1, 1000), torch.nn.ReLU(),
-            torch.nn.Linear(1000, 1000), torch.nn.ReLU(),
-            torch.nn.Linear(1000, 1))
+            torch.nn.Linear(1, 1000),
+            torch.nn.ReLU(),
+            torch.nn.Linear(1000, 1000),
+            torch.nn.ReLU(),
+            torch.nn.Linear(1000, 1),
+        )
     for name, value in dnn.network(0).state_dict().items():
         assert torch.equal(value, expected.state_dict()[name]), name
 
@@ -104,6 +109,11 @@ def test_training_steps_do_not_page_fault_their_buffers_in_again():
     gave the 4 MB gradient back to the OS and every step faulted pages in again (here
     170 to 1,800 page faults a step, and twice the training time; with it, about 15,
     most of them building the network)."""
-    done = subprocess.run([sys.executable, "-c", FAULTS_PROBE.format(steps=400)],
-                          cwd=ROOT / "scripts", capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", FAULTS_PROBE.format(steps=400)],
+        cwd=ROOT / "scripts",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert float(done.stdout) < 40

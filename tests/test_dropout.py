@@ -1,9 +1,8 @@
 """X3 (scripts/dropout.py): does dropout make a network rely more on the strong feature?"""
 
+import dropout
 import pytest
 import torch
-
-import dropout
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +24,7 @@ def test_examples_put_the_signal_where_the_groups_say():
 
 def test_ideal_rule_reaches_the_accuracy_the_shifts_promise():
     x, y = dropout.examples(20_000, torch.Generator().manual_seed(1))
-    expected = dropout.phi((1.5 ** 2 + 8 * 0.4 ** 2) ** 0.5)  # 97%
+    expected = dropout.phi((1.5**2 + 8 * 0.4**2) ** 0.5)  # 97%
     assert dropout.accuracy(dropout.ideal_logit, x, y) == pytest.approx(expected, abs=0.005)
 
 
@@ -49,8 +48,9 @@ def test_every_variant_starts_from_the_same_weights():
     for input_dropout, hidden_dropout in dropout.VARIANTS.values():
         with torch.random.fork_rng():
             torch.manual_seed(0)
-            weights.append([p.clone() for p in dropout.network(input_dropout,
-                                                                hidden_dropout).parameters()])
+            weights.append(
+                [p.clone() for p in dropout.network(input_dropout, hidden_dropout).parameters()]
+            )
     for other in weights[1:]:
         for a, b in zip(weights[0], other):
             torch.testing.assert_close(a, b)

@@ -47,13 +47,16 @@ def test_an_unreadable_file_is_reported_with_its_path(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "read_bytes", refuse)
     rendered = render_fixture(source)
     assert [str(d) for d in rendered.diagnostics] == [
-        "locked.md:1: cannot read file: Permission denied"]
+        "locked.md:1: cannot read file: Permission denied"
+    ]
 
 
 def test_a_folder_named_like_markdown_cannot_be_read(tmp_path):
     (tmp_path / "folder.md").mkdir()
-    assert read_source(tmp_path / "folder.md", "folder.md")[1][0].message == \
-        "cannot read file: Is a directory"
+    assert (
+        read_source(tmp_path / "folder.md", "folder.md")[1][0].message
+        == "cannot read file: Is a directory"
+    )
 
 
 def test_a_missing_source_is_an_error(tmp_path):
@@ -64,15 +67,25 @@ def test_a_missing_source_is_an_error(tmp_path):
 def test_a_build_with_errors_raises_once_with_every_error(tmp_path, monkeypatch):
     monkeypatch.chdir(ERRORS)
     with pytest.raises(BuildFailed) as failure:
-        build(BuildConfig(source=ERRORS / "includes.md", output=tmp_path / "deck",
-                          figures=False, results=RESULTS))
+        build(
+            BuildConfig(
+                source=ERRORS / "includes.md",
+                output=tmp_path / "deck",
+                figures=False,
+                results=RESULTS,
+            )
+        )
     assert len([d for d in failure.value.diagnostics if d.is_error]) == 4
     assert not (tmp_path / "deck").exists()
 
 
 def run_cli(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, str(ROOT / "build.py"), *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "build.py"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+    )
 
 
 def test_cli_prints_each_error_once_and_exits_non_zero(tmp_path):
@@ -81,10 +94,12 @@ def test_cli_prints_each_error_once_and_exits_non_zero(tmp_path):
     result = run_cli(deck.name, "-o", "out", "--no-figures", cwd=tmp_path)
     assert result.returncode == 1
     lines = result.stderr.splitlines()
-    assert lines == ["deck.md:1: image 'missing.png' not found",
-                     "deck.md:3: image 'missing.png' not found",
-                     "deck.md:5: code fence '```' opened here is never closed",
-                     "build failed: 3 errors; the previous deck is unchanged"]
+    assert lines == [
+        "deck.md:1: image 'missing.png' not found",
+        "deck.md:3: image 'missing.png' not found",
+        "deck.md:5: code fence '```' opened here is never closed",
+        "build failed: 3 errors; the previous deck is unchanged",
+    ]
     assert not (tmp_path / "out").exists()
 
 

@@ -81,8 +81,9 @@ def write(path: Path, text: str) -> Path:
 
 
 def add_script(project: Path, name: str, *, imports: str = "", delay: float = 0.0) -> Path:
-    return write(project / "scripts" / f"{name}.py",
-                 SCRIPT.format(name=name, imports=imports, delay=delay))
+    return write(
+        project / "scripts" / f"{name}.py", SCRIPT.format(name=name, imports=imports, delay=delay)
+    )
 
 
 @pytest.fixture(params=["fork", "subprocess"])
@@ -246,19 +247,23 @@ def test_scripts_run_in_parallel(project, workers):
     add_script(project, "beta", delay=0.5)
     diagnostics, printed = build(project, jobs=2)
     assert diagnostics == []
-    alpha, beta = (json.loads((project / "figures" / f"{n}.json").read_text())
-                   for n in ("alpha", "beta"))
+    alpha, beta = (
+        json.loads((project / "figures" / f"{n}.json").read_text()) for n in ("alpha", "beta")
+    )
     assert alpha["start"] < beta["end"] and beta["start"] < alpha["end"]
     assert "figures: running alpha, beta" in printed
 
 
 def test_each_parallel_script_gets_its_share_of_the_cores(project, monkeypatch):
     monkeypatch.setattr("talkbuild.figures.cores", lambda: 4)
-    write(project / "scripts" / "threads.py", '''
+    write(
+        project / "scripts" / "threads.py",
+        """
         import os
         from kit import save
         save("threads.txt", os.environ["OMP_NUM_THREADS"] + " " + os.environ["MKL_NUM_THREADS"])
-    ''')
+    """,
+    )
     build(project, jobs=2)
     assert (project / "figures" / "threads.txt").read_text() == "2 2"
 
@@ -267,34 +272,43 @@ def test_one_job_at_a_time_when_jobs_is_one(project):
     add_script(project, "alpha", delay=0.2)
     add_script(project, "beta", delay=0.2)
     build(project, jobs=1)
-    alpha, beta = (json.loads((project / "figures" / f"{n}.json").read_text())
-                   for n in ("alpha", "beta"))
+    alpha, beta = (
+        json.loads((project / "figures" / f"{n}.json").read_text()) for n in ("alpha", "beta")
+    )
     assert alpha["end"] <= beta["start"] or beta["end"] <= alpha["start"]
 
 
 def test_an_idle_script_lends_its_slot_to_the_next(project):
-    write(project / "scripts" / "waiting.py", '''
+    write(
+        project / "scripts" / "waiting.py",
+        """
         import time
         from kit import save
         time.sleep(2.5)  # as if waiting for another script to train a shared network
         save("waiting.txt", str(time.time()))
-    ''')
-    write(project / "scripts" / "working.py", '''
+    """,
+    )
+    write(
+        project / "scripts" / "working.py",
+        """
         import time
         from kit import save
         save("working.txt", str(time.time()))
-    ''')
+    """,
+    )
     (project / "scripts" / "alpha.py").unlink()
     (project / "scripts" / "beta.py").unlink()
     build(project, jobs=1)  # never-timed scripts, the most code first: waiting
-    finished = {n: float((project / "figures" / f"{n}.txt").read_text())
-                for n in ("waiting", "working")}
+    finished = {
+        n: float((project / "figures" / f"{n}.txt").read_text()) for n in ("waiting", "working")
+    }
     assert finished["working"] < finished["waiting"]
 
 
-def test_a_failing_script_is_reported_with_its_traceback_and_the_others_still_run(
-        project, workers):
-    write(project / "scripts" / "broken.py", '''
+def test_a_failing_script_is_reported_with_its_traceback_and_the_others_still_run(project, workers):
+    write(
+        project / "scripts" / "broken.py",
+        '''
         """Fails while computing."""
 
 
@@ -305,7 +319,8 @@ def test_a_failing_script_is_reported_with_its_traceback_and_the_others_still_ru
         if __name__ == "__main__":
             print("some output first")
             compute()
-    ''')
+    ''',
+    )
     diagnostics, printed = build(project)
     assert len(diagnostics) == 1
     failure = diagnostics[0]
@@ -332,8 +347,10 @@ def test_a_syntax_error_is_reported_at_its_line(project):
 
 def test_an_exit_status_and_a_signal_are_reported(project, workers):
     write(project / "scripts" / "quits.py", "import sys\nsys.exit(3)\n")
-    write(project / "scripts" / "killed.py",
-          "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    write(
+        project / "scripts" / "killed.py",
+        "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n",
+    )
     diagnostics, _ = build(project)
     messages = {d.path.name: d.message for d in diagnostics}
     assert messages["quits.py"] == "script failed (exit 3) and printed nothing on stderr"
@@ -373,15 +390,21 @@ def test_longest_script_starts_first(project):
 
 def test_never_timed_scripts_start_first_the_ones_with_most_code_first(project):
     build(project)  # alpha and beta are timed now
-    write(project / "scripts" / "quick.py", '''
+    write(
+        project / "scripts" / "quick.py",
+        """
         from kit import save
         save("quick.txt", "quick")
-    ''')
-    write(project / "scripts" / "training.py", '''
+    """,
+    )
+    write(
+        project / "scripts" / "training.py",
+        """
         from kit import save
         from _text import LONG_TEXT  # a repository import: its code counts too
         save("training.txt", LONG_TEXT)
-    ''')
+    """,
+    )
     write(project / "scripts" / "_text.py", f"LONG_TEXT = {'x' * 2000!r}\n")
     add_script(project, "alpha", delay=0.01)  # changed, so stale; timed last build
     _, printed = build(project, jobs=1)
@@ -393,13 +416,18 @@ def test_never_timed_scripts_start_first_the_ones_with_most_code_first(project):
 @pytest.fixture
 def figkit_project(tmp_path: Path) -> Path:
     """A project with a copy of the real figkit."""
-    shutil.copytree(REPO / "scripts" / "figkit", tmp_path / "scripts" / "figkit",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        REPO / "scripts" / "figkit",
+        tmp_path / "scripts" / "figkit",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     return tmp_path
 
 
 def test_figures_are_byte_identical_from_run_to_run(figkit_project):
-    write(figkit_project / "scripts" / "plots.py", '''
+    write(
+        figkit_project / "scripts" / "plots.py",
+        """
         from figkit import save_results
         from figkit.plot import plt, save_figure, use_style
 
@@ -410,14 +438,16 @@ def test_figures_are_byte_identical_from_run_to_run(figkit_project):
             ax.legend()
             save_figure(fig, "tiny", fmt)
         save_results(__file__, {"value": 0.1})
-    ''')
+    """,
+    )
     figures = figkit_project / "figures"
     contents = []
     for _ in range(2):
         diagnostics, _ = build(figkit_project, force=True)
         assert diagnostics == []
-        contents.append({n: (figures / n).read_bytes()
-                         for n in ("tiny.svg", "tiny.png", "plots.json")})
+        contents.append(
+            {n: (figures / n).read_bytes() for n in ("tiny.svg", "tiny.png", "plots.json")}
+        )
     assert contents[0] == contents[1]
 
 
@@ -425,7 +455,9 @@ def write_memo_scripts(project: Path, names=("first", "second", "third")) -> Non
     """Scripts that each ask twice for the same memoised "network"; every training
     appends a line to trainings.log."""
     for name in names:
-        write(project / "scripts" / f"{name}.py", f'''
+        write(
+            project / "scripts" / f"{name}.py",
+            """
             import time
             from figkit import FIGURES, save_results
             from figkit.cache import memo
@@ -438,10 +470,11 @@ def write_memo_scripts(project: Path, names=("first", "second", "third")) -> Non
                 return [1.0, 2.0]
 
 
-            first = memo("network", {{"steps": 10}}, train)
-            assert memo("network", {{"steps": 10}}, train) == first
-            save_results(__file__, {{"weights": first}})
-        ''')
+            first = memo("network", {"steps": 10}, train)
+            assert memo("network", {"steps": 10}, train) == first
+            save_results(__file__, {"weights": first})
+        """,
+        )
 
 
 def test_a_memoised_network_is_computed_once_per_build(figkit_project, monkeypatch):
@@ -451,13 +484,18 @@ def test_a_memoised_network_is_computed_once_per_build(figkit_project, monkeypat
     assert diagnostics == []
     assert (figkit_project / "trainings.log").read_text() == "trained\n"
     assert json.loads((figkit_project / "figures" / "third.json").read_text()) == {
-        "weights": [1.0, 2.0]}
+        "weights": [1.0, 2.0]
+    }
 
 
 def run_alone(project: Path, name: str, memo_mode: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, f"scripts/{name}.py"], cwd=project,
-                          env={**os.environ, "FIGKIT_MEMO": memo_mode},
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, f"scripts/{name}.py"],
+        cwd=project,
+        env={**os.environ, "FIGKIT_MEMO": memo_mode},
+        capture_output=True,
+        text=True,
+    )
 
 
 def test_process_memo_shares_within_a_script_only(figkit_project):

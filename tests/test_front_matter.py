@@ -12,8 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 REVEAL_DIST = ROOT / "node_modules" / "reveal.js" / "dist"
 # RevealConfig keys the builder does not accept: it registers the plugins itself,
 # and these configure plugins it does not ship.
-NOT_ACCEPTED = {"plugins", "dependencies", "markdown", "katex", "mathjax2", "mathjax3",
-                "mathjax4"}
+NOT_ACCEPTED = {"plugins", "dependencies", "markdown", "katex", "mathjax2", "mathjax3", "mathjax4"}
 
 
 def front_matter(yaml_text: str, tmp_path=Path("/deck")):
@@ -25,8 +24,8 @@ def front_matter(yaml_text: str, tmp_path=Path("/deck")):
 
 def test_reveal_options_are_those_of_reveal_js_config():
     config = (REVEAL_DIST / "config.d.ts").read_text(encoding="utf-8")
-    body = config[config.index("interface RevealConfig {"):]
-    body = body[:body.index("\n}\n")]
+    body = config[config.index("interface RevealConfig {") :]
+    body = body[: body.index("\n}\n")]
     keys = set(re.findall(r"^    (\w+)\??:", body, re.MULTILINE))
     assert REVEAL_OPTIONS == keys - NOT_ACCEPTED
 
@@ -38,37 +37,62 @@ def test_themes_are_those_reveal_js_ships():
 def test_defaults_without_front_matter():
     meta = FrontMatter()
     assert (meta.theme, meta.lang, meta.reveal, meta.separators) == (
-        "white", "en", {}, Separators("---", "-v-", ("note:", "notes:")))
+        "white",
+        "en",
+        {},
+        Separators("---", "-v-", ("note:", "notes:")),
+    )
 
 
 def test_known_keys_are_read():
     meta, errors = front_matter(
         "title: T\nauthor: A\ndate: 2025-03-10\nlang: de\ntheme: black\n"
         "highlight_theme: zenburn\nresults: ../out\nreveal:\n  hash: false\n"
-        "  transition: fade\n")
+        "  transition: fade\n"
+    )
     assert errors == []
-    assert (meta.title, meta.author, meta.date, meta.lang, meta.theme, meta.highlight_theme,
-            meta.results, meta.reveal) == ("T", "A", "2025-03-10", "de", "black", "zenburn",
-                                           Path("/out"), {"hash": False, "transition": "fade"})
+    assert (
+        meta.title,
+        meta.author,
+        meta.date,
+        meta.lang,
+        meta.theme,
+        meta.highlight_theme,
+        meta.results,
+        meta.reveal,
+    ) == (
+        "T",
+        "A",
+        "2025-03-10",
+        "de",
+        "black",
+        "zenburn",
+        Path("/out"),
+        {"hash": False, "transition": "fade"},
+    )
 
 
 def test_separators_are_read():
-    meta, errors = front_matter('separator: "==="\nseparator_vertical: "=v="\n'
-                                "separator_notes: 'Speaker:'\n")
+    meta, errors = front_matter(
+        'separator: "==="\nseparator_vertical: "=v="\nseparator_notes: \'Speaker:\'\n'
+    )
     assert errors == []
     assert meta.separators == Separators("===", "=v=", ("Speaker:",))
 
 
-@pytest.mark.parametrize("yaml_text, message", [
-    ("colour: red\n", "unknown front matter key 'colour'"),
-    ("title: [1]\n", "front matter 'title' must be a string, not a list"),
-    ("theme: fancy\n", "unknown theme 'fancy'"),
-    ("reveal: true\n", "front matter 'reveal' must be a mapping"),
-    ("reveal:\n  plugins: []\n", "unknown reveal.js option 'plugins'"),
-    ("reveal:\n  width: 2025-03-10\n", "reveal.js option 'width' must be a number"),
-    ("separator: '-v-'\n", "separator and separator_vertical must differ"),
-    ("title: [\n", "invalid front matter"),
-])
+@pytest.mark.parametrize(
+    "yaml_text, message",
+    [
+        ("colour: red\n", "unknown front matter key 'colour'"),
+        ("title: [1]\n", "front matter 'title' must be a string, not a list"),
+        ("theme: fancy\n", "unknown theme 'fancy'"),
+        ("reveal: true\n", "front matter 'reveal' must be a mapping"),
+        ("reveal:\n  plugins: []\n", "unknown reveal.js option 'plugins'"),
+        ("reveal:\n  width: 2025-03-10\n", "reveal.js option 'width' must be a number"),
+        ("separator: '-v-'\n", "separator and separator_vertical must differ"),
+        ("title: [\n", "invalid front matter"),
+    ],
+)
 def test_invalid_front_matter_is_an_error_on_its_line(yaml_text, message):
     meta, errors = front_matter(yaml_text)
     assert len(errors) == 1

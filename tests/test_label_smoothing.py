@@ -2,10 +2,9 @@
 
 import math
 
+import label_smoothing as ls
 import pytest
 import torch
-
-import label_smoothing as ls
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +21,8 @@ def test_ece_of_a_hand_made_example():
     confidence = torch.tensor([0.9, 0.9, 0.9, 0.9, 0.3, 0.3])
     correct = torch.tensor([True, True, True, False, True, False])
     assert ls.expected_calibration_error(confidence, correct) == pytest.approx(
-        4 / 6 * 0.15 + 2 / 6 * 0.2, abs=1e-6)
+        4 / 6 * 0.15 + 2 / 6 * 0.2, abs=1e-6
+    )
 
 
 def test_ece_is_zero_when_confidence_matches_accuracy():
@@ -42,7 +42,8 @@ def test_smoothed_targets_are_what_pytorch_trains_on():
 
 def test_smoothed_target_is_0_92_on_the_true_class_and_0_02_elsewhere():
     assert ls.smoothed_targets(torch.tensor([2]), 0.1)[0].tolist() == pytest.approx(
-        [0.02, 0.02, 0.92, 0.02, 0.02])
+        [0.02, 0.02, 0.92, 0.02, 0.02]
+    )
 
 
 def test_blobs_sit_around_centres_on_the_circle():
@@ -94,8 +95,10 @@ def test_smoothing_raises_the_ece_on_separated_classes(measured):
 def test_ece_direction_agrees_with_the_per_seed_ece(measured):
     for setting in ls.RADII:
         numbers = measured[setting]
-        lower = sum(w < o for w, o in zip(numbers["with"]["ece_per_seed"],
-                                         numbers["without"]["ece_per_seed"]))
+        lower = sum(
+            w < o
+            for w, o in zip(numbers["with"]["ece_per_seed"], numbers["without"]["ece_per_seed"])
+        )
         assert numbers["claims"]["ece_lower_seeds"] == lower
         expected = {0: "higher", 5: "lower"}.get(lower, "mixed")
         assert numbers["claims"]["ece_direction"] == expected
@@ -104,5 +107,6 @@ def test_ece_direction_agrees_with_the_per_seed_ece(measured):
 def test_smoothing_leaves_accuracy_about_the_same(measured):
     for setting in ls.RADII:
         numbers = measured[setting]
-        assert math.isclose(numbers["with"]["accuracy"], numbers["without"]["accuracy"],
-                            abs_tol=0.02)
+        assert math.isclose(
+            numbers["with"]["accuracy"], numbers["without"]["accuracy"], abs_tol=0.02
+        )

@@ -1,9 +1,9 @@
 """E1 and E2 (scripts/least_squares.py): least squares with and without noise."""
 
+import least_squares
 import pytest
 from conftest import FIGURES, run_script
 
-import least_squares
 from figkit import NOISE_SEED, sample_x
 
 
@@ -49,10 +49,16 @@ def test_e2_holds_for_most_noise_seeds():
 
 
 def test_script_runs_alone_and_writes_its_figures_and_results():
-    names = ("least-squares-no-noise.svg", "least-squares-with-noise.svg",
-             "least-squares-seeds.svg", "least_squares.json")
-    before = {name: (FIGURES / name).stat().st_mtime_ns if (FIGURES / name).exists() else None
-              for name in names}
+    names = (
+        "least-squares-no-noise.svg",
+        "least-squares-with-noise.svg",
+        "least-squares-seeds.svg",
+        "least_squares.json",
+    )
+    before = {
+        name: (FIGURES / name).stat().st_mtime_ns if (FIGURES / name).exists() else None
+        for name in names
+    }
     done = run_script("least_squares")
     assert done.returncode == 0, done.stderr
     for name in names:  # written anew by this run (written atomically: a new file each time)
@@ -61,8 +67,12 @@ def test_script_runs_alone_and_writes_its_figures_and_results():
 
 
 def test_two_runs_write_byte_identical_figures_and_results():
-    outputs = ["least-squares-no-noise.svg", "least-squares-with-noise.svg",
-               "least-squares-seeds.svg", "least_squares.json"]
+    outputs = [
+        "least-squares-no-noise.svg",
+        "least-squares-with-noise.svg",
+        "least-squares-seeds.svg",
+        "least_squares.json",
+    ]
     runs = []
     for _ in range(2):
         run_script("least_squares").check_returncode()

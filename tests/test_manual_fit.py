@@ -1,9 +1,8 @@
 """E4 and E5 (scripts/manual_fit.py): a hand-set 1-6-1 fit, a spike, SGD with and without L2."""
 
+import manual_fit
 import pytest
 import torch
-
-import manual_fit
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +73,7 @@ def test_weight_decay_is_the_gradient_of_half_alpha_times_squared_weights():
     decayed.step()
 
     penalised = torch.optim.SGD(nets[1].parameters(), lr=0.004)
-    penalty = alpha / 2 * sum((p ** 2).sum() for p in nets[1].parameters())
+    penalty = alpha / 2 * sum((p**2).sum() for p in nets[1].parameters())
     (loss_fn(nets[1](x), y) + penalty).backward()
     penalised.step()
 

@@ -33,7 +33,10 @@ def test_separators_inside_a_code_fence_do_not_split():
 def test_a_separator_line_is_a_slide_break_not_a_setext_heading():
     tokens = create_parser().parse("Title\n---\nnext\n", {})
     assert [t.type for t in tokens if t.type.endswith(("open", "break"))] == [
-        "paragraph_open", "slide_break", "paragraph_open"]
+        "paragraph_open",
+        "slide_break",
+        "paragraph_open",
+    ]
 
 
 def test_a_separator_in_a_blockquote_is_not_a_slide_break():
@@ -48,14 +51,17 @@ def test_math_is_html_escaped():
     assert html("$a<b$") == '<p><span class="math-inline">a&lt;b</span></p>\n'
 
 
-@pytest.mark.parametrize("info, language, attrs", [
-    ("python [|9,14|]", "python", {"data-line-numbers": "|9,14|"}),
-    ("python []", "python", {"data-line-numbers": ""}),
-    ("python [17:]", "python", {"data-line-numbers": "", "data-ln-start-from": "17"}),
-    ("python [17: 1|3]", "python", {"data-line-numbers": "1|3", "data-ln-start-from": "17"}),
-    ("python", "python", {}),
-    ("[1] include=x.py#r", "", {"data-line-numbers": "1"}),
-])
+@pytest.mark.parametrize(
+    "info, language, attrs",
+    [
+        ("python [|9,14|]", "python", {"data-line-numbers": "|9,14|"}),
+        ("python []", "python", {"data-line-numbers": ""}),
+        ("python [17:]", "python", {"data-line-numbers": "", "data-ln-start-from": "17"}),
+        ("python [17: 1|3]", "python", {"data-line-numbers": "1|3", "data-ln-start-from": "17"}),
+        ("python", "python", {}),
+        ("[1] include=x.py#r", "", {"data-line-numbers": "1"}),
+    ],
+)
 def test_fence_info_strings_follow_reveal_js(info, language, attrs):
     assert fence_info(info) == (language, attrs)
 
@@ -70,8 +76,18 @@ def test_html_comments_are_invisible():
 
 def test_fixtures_exist_for_every_syntax_item():
     names = {path.stem for path in (FIXTURES / "render").glob("*.md")}
-    assert {"separators", "front_matter", "notes", "attributes", "code", "math", "markdown",
-            "placeholders", "include", "images"} <= names
+    assert {
+        "separators",
+        "front_matter",
+        "notes",
+        "attributes",
+        "code",
+        "math",
+        "markdown",
+        "placeholders",
+        "include",
+        "images",
+    } <= names
 
 
 def test_an_indented_element_comment_in_html_applies_to_the_element_before_it():

@@ -20,8 +20,9 @@ DECK = FIXTURES / "browser" / "deck.md"
 
 
 def build_one_file(source: Path, out: Path):
-    return build(BuildConfig(source=source, output=out, results=RESULTS, figures=False,
-                             self_contained=True))
+    return build(
+        BuildConfig(source=source, output=out, results=RESULTS, figures=False, self_contained=True)
+    )
 
 
 def test_the_page_links_to_no_other_file(tmp_path):
@@ -39,14 +40,24 @@ def test_only_the_katex_fonts_the_math_can_use(tmp_path):
     build_one_file(DECK, out)
     page = out.read_text(encoding="utf-8")
     families = set(re.findall(r"@font-face\{[^}]*font-family:(KaTeX_\w+)", page))
-    assert families == {"KaTeX_Main", "KaTeX_Math", "KaTeX_AMS", "KaTeX_Caligraphic",
-                        "KaTeX_Size1", "KaTeX_Size2", "KaTeX_Size3", "KaTeX_Size4"}
+    assert families == {
+        "KaTeX_Main",
+        "KaTeX_Math",
+        "KaTeX_AMS",
+        "KaTeX_Caligraphic",
+        "KaTeX_Size1",
+        "KaTeX_Size2",
+        "KaTeX_Size3",
+        "KaTeX_Size4",
+    }
 
 
 def test_commands_select_their_katex_fonts():
     deck = render_fixture(DECK).deck
-    assert katex_fonts(deck) == KATEX_CORE_FONTS | {"KaTeX_Caligraphic-Regular",
-                                                    "KaTeX_Caligraphic-Bold"}  # \mathcal
+    assert katex_fonts(deck) == KATEX_CORE_FONTS | {
+        "KaTeX_Caligraphic-Regular",
+        "KaTeX_Caligraphic-Bold",
+    }  # \mathcal
 
 
 def test_a_file_not_built_by_build_py_is_not_replaced(tmp_path):

@@ -1,8 +1,7 @@
 """The overfitting figure (scripts/overfitting.py): a smooth and a contorted decision boundary."""
 
-import pytest
-
 import overfitting
+import pytest
 
 
 @pytest.fixture(scope="module")

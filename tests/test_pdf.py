@@ -40,8 +40,11 @@ Note: Notes of the last slide.
 
 def built(source: Path, out: Path) -> Path:
     """The deck built from `source` into the folder `out`: its index.html."""
-    subprocess.run([sys.executable, str(ROOT / "build.py"), str(source), "-o", str(out),
-                    "--no-figures"], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "build.py"), str(source), "-o", str(out), "--no-figures"],
+        check=True,
+        capture_output=True,
+    )
     return out / "index.html"
 
 
@@ -69,10 +72,12 @@ def printed(deck: Path, *options: str) -> list[str]:
     pdf = pdf_of(deck)
     assert print_pdf([str(deck), "-o", str(pdf), *options]) == 0
     info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True)
-    count = int(next(line.split()[1] for line in info.stdout.splitlines()
-                     if line.startswith("Pages:")))
-    text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True,
-                          text=True).stdout
+    count = int(
+        next(line.split()[1] for line in info.stdout.splitlines() if line.startswith("Pages:"))
+    )
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
     pages = [" ".join(page.split()) for page in text.split("\f")[:-1]]  # a form feed ends each
     assert len(pages) == count
     return pages
@@ -80,8 +85,9 @@ def printed(deck: Path, *options: str) -> list[str]:
 
 def first_word_tops(pdf: Path) -> list[float | None]:
     """How far below the page's top edge the first word of each page starts (points)."""
-    boxes = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], check=True,
-                           capture_output=True, text=True).stdout
+    boxes = subprocess.run(
+        ["pdftotext", "-bbox", str(pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
     words = [re.search(r'<word [^>]*yMin="([-\d.]+)"', page) for page in boxes.split("<page ")[1:]]
     return [float(word[1]) if word else None for word in words]
 

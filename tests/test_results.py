@@ -11,35 +11,51 @@ from talkbuild.results import INCLUDE, REGION_MARKER, ResultError, Results, incl
 
 @pytest.fixture
 def results(tmp_path):
-    (tmp_path / "exp.json").write_text(json.dumps({
-        "loss": 0.0213, "steps": 4000, "nested": {"deep": {"x": 1.5}}, "list": [1, 2],
-        "text": "line 1\nline 2", "flag": False, "nothing": None}))
+    (tmp_path / "exp.json").write_text(
+        json.dumps(
+            {
+                "loss": 0.0213,
+                "steps": 4000,
+                "nested": {"deep": {"x": 1.5}},
+                "list": [1, 2],
+                "text": "line 1\nline 2",
+                "flag": False,
+                "nothing": None,
+            }
+        )
+    )
     return Results(tmp_path)
 
 
-@pytest.mark.parametrize("dotted, spec, text", [
-    ("exp.loss", None, "0.0213"),
-    ("exp.loss", ".1e", "2.1e-02"),
-    ("exp.steps", ",d", "4,000"),
-    ("exp.nested.deep.x", None, "1.5"),
-    ("exp.list.1", None, "2"),
-    ("exp.list", None, "[1, 2]"),
-    ("exp.text", None, "line 1\nline 2"),
-    ("exp.flag", None, "false"),
-    ("exp.nothing", None, "null"),
-])
+@pytest.mark.parametrize(
+    "dotted, spec, text",
+    [
+        ("exp.loss", None, "0.0213"),
+        ("exp.loss", ".1e", "2.1e-02"),
+        ("exp.steps", ",d", "4,000"),
+        ("exp.nested.deep.x", None, "1.5"),
+        ("exp.list.1", None, "2"),
+        ("exp.list", None, "[1, 2]"),
+        ("exp.text", None, "line 1\nline 2"),
+        ("exp.flag", None, "false"),
+        ("exp.nothing", None, "null"),
+    ],
+)
 def test_values_are_formatted(results, dotted, spec, text):
     assert results.value(dotted, spec) == text
 
 
-@pytest.mark.parametrize("dotted, spec, message", [
-    ("nofile.x", None, "results file"),
-    ("exp.missing", None, "no key 'missing'"),
-    ("exp.nested.deep.y", None, "no key 'nested.deep.y'"),
-    ("exp.list.2", None, "has only 2 items"),
-    ("exp.nested", None, "is an object"),
-    ("exp.text", ".2f", "cannot format"),
-])
+@pytest.mark.parametrize(
+    "dotted, spec, message",
+    [
+        ("nofile.x", None, "results file"),
+        ("exp.missing", None, "no key 'missing'"),
+        ("exp.nested.deep.y", None, "no key 'nested.deep.y'"),
+        ("exp.list.2", None, "has only 2 items"),
+        ("exp.nested", None, "is an object"),
+        ("exp.text", ".2f", "cannot format"),
+    ],
+)
 def test_missing_things_are_named(results, dotted, spec, message):
     with pytest.raises(ResultError, match=message):
         results.value(dotted, spec)
@@ -51,7 +67,7 @@ def test_invalid_json_is_reported_with_its_line(tmp_path):
         Results(tmp_path).value("bad.a")
 
 
-SCRIPT = '''def f():
+SCRIPT = """def f():
     # region outer
     a = 1
     # region inner
@@ -59,7 +75,7 @@ SCRIPT = '''def f():
     # endregion inner
     return a + b
     # endregion outer
-'''
+"""
 
 
 def test_include_region_drops_inner_markers_and_dedents(tmp_path):
@@ -78,10 +94,13 @@ def test_include_region_markers_with_double_slash(tmp_path):
     assert include(tmp_path / "s.js", "r") == "let x = 1;\n"
 
 
-@pytest.mark.parametrize("text, region, message", [
-    (SCRIPT, "absent", "no '# region absent'"),
-    ("# region open\nx = 1\n", "open", "has no '# endregion open'"),
-])
+@pytest.mark.parametrize(
+    "text, region, message",
+    [
+        (SCRIPT, "absent", "no '# region absent'"),
+        ("# region open\nx = 1\n", "open", "has no '# endregion open'"),
+    ],
+)
 def test_include_errors_name_the_region(tmp_path, text, region, message):
     (tmp_path / "s.py").write_text(text)
     with pytest.raises(ResultError, match=message):
@@ -101,9 +120,11 @@ def test_every_region_marked_in_the_scripts_is_shown_on_a_slide():
                 file_name, _, region = match.group(1).partition("#")
                 shown.add(((source.parent / file_name).resolve(), region))
     assert shown, "no slide includes code: the test is looking in the wrong place"
-    marked = {(script.resolve(), match.group(2))
-              for script in (repo / "scripts").rglob("*.py")
-              for match in map(REGION_MARKER.match, script.read_text().splitlines())
-              if match and match.group(1) == "region"}
+    marked = {
+        (script.resolve(), match.group(2))
+        for script in (repo / "scripts").rglob("*.py")
+        for match in map(REGION_MARKER.match, script.read_text().splitlines())
+        if match and match.group(1) == "region"
+    }
     unused = sorted(f"{path.relative_to(repo)}#{region}" for path, region in marked - shown)
     assert unused == []

@@ -25,8 +25,14 @@ from talkbuild.serve import LiveServer
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 WAIT_MS = 10_000  # for one rebuild and reload; each takes well under a second
 
 
@@ -38,8 +44,7 @@ def deck(tmp_path) -> Path:
 
 @pytest.fixture
 def server(deck, tmp_path):
-    server = LiveServer(BuildConfig(source=deck, output=tmp_path / "out", figures=False),
-                        port=0)
+    server = LiveServer(BuildConfig(source=deck, output=tmp_path / "out", figures=False), port=0)
     try:
         server.start()
         yield server
@@ -54,8 +59,9 @@ def page(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                             headless=True)
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 720})
             page.goto(server.url)
@@ -72,8 +78,9 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 
 def _wait_for_reload(page) -> None:
-    page.wait_for_function("!window.beforeEdit && window.Reveal && Reveal.isReady()",
-                           timeout=WAIT_MS)
+    page.wait_for_function(
+        "!window.beforeEdit && window.Reveal && Reveal.isReady()", timeout=WAIT_MS
+    )
 
 
 @pytest.mark.browser
@@ -88,11 +95,12 @@ def test_edit_reloads_on_the_same_slide_and_errors_show_in_an_overlay(page, deck
 
     page.evaluate("window.beforeEdit = true")
     fence_line = len(deck.read_text(encoding="utf-8").splitlines()) + 2
-    deck.write_text(deck.read_text(encoding="utf-8") + "\n```python\nunclosed\n",
-                    encoding="utf-8")
+    deck.write_text(deck.read_text(encoding="utf-8") + "\n```python\nunclosed\n", encoding="utf-8")
     page.wait_for_function(  # the overlay may first show a half-written file's errors
         "text => (document.getElementById('talkbuild-errors') || {}).textContent?.includes(text)",
-        arg=f"deck.md:{fence_line}: code fence", timeout=WAIT_MS)
+        arg=f"deck.md:{fence_line}: code fence",
+        timeout=WAIT_MS,
+    )
     assert page.evaluate("window.beforeEdit") is True  # the last good deck stays
 
     _edit(deck, "\n```python\nunclosed\n", "")
@@ -115,8 +123,7 @@ def test_server_listens_on_localhost_only(server):
 
 def test_a_first_build_with_errors_keeps_serving(deck, tmp_path):
     _edit(deck, "![A dot](img/dot.svg)", "![A dot](img/missing.svg)")
-    server = LiveServer(BuildConfig(source=deck, output=tmp_path / "out", figures=False),
-                        port=0)
+    server = LiveServer(BuildConfig(source=deck, output=tmp_path / "out", figures=False), port=0)
     try:
         server.start()
         assert server.builds.errors and "deck.md:" in server.builds.errors[0]
@@ -127,12 +134,22 @@ def test_a_first_build_with_errors_keeps_serving(deck, tmp_path):
 
 
 def test_ctrl_c_stops_the_server(deck, tmp_path):
-    command = [sys.executable, str(ROOT / "build.py"), str(deck), "-o", str(tmp_path / "out"),
-               "--no-figures", "--serve", "--port", "0"]
+    command = [
+        sys.executable,
+        str(ROOT / "build.py"),
+        str(deck),
+        "-o",
+        str(tmp_path / "out"),
+        "--no-figures",
+        "--serve",
+        "--port",
+        "0",
+    ]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     lines: queue.Queue[str] = queue.Queue()
-    reader = threading.Thread(target=lambda: [lines.put(line) for line in process.stderr],
-                              daemon=True)
+    reader = threading.Thread(
+        target=lambda: [lines.put(line) for line in process.stderr], daemon=True
+    )
     reader.start()
     try:
         while not lines.get(timeout=15).startswith("serving "):

@@ -20,12 +20,28 @@ def structure(source) -> list:
     sources, errors = deck_sources(source)
     deck, more = load_deck(sources, create_parser())
     assert errors + more == []
-    return [[{"path": slide.path, "line": slide.line, "notes": bool(slide.notes),
-              "attrs": slide.attrs} for slide in stack] for stack in deck.stacks]
+    return [
+        [
+            {
+                "path": slide.path,
+                "line": slide.line,
+                "notes": bool(slide.notes),
+                "attrs": slide.attrs,
+            }
+            for slide in stack
+        ]
+        for stack in deck.stacks
+    ]
 
 
-@pytest.mark.parametrize("source", [pytest.param(p, id=p.stem) for p in sorted(SLIDES.iterdir())
-                                    if p.suffix == ".md" or p.is_dir()])
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param(p, id=p.stem)
+        for p in sorted(SLIDES.iterdir())
+        if p.suffix == ".md" or p.is_dir()
+    ],
+)
 def test_fixture_splits_into_expected_stacks(source, monkeypatch):
     monkeypatch.chdir(SLIDES)
     actual = json.dumps(structure(source.relative_to(SLIDES)), indent=1) + "\n"
@@ -71,8 +87,10 @@ def test_notes_split_the_slide_at_the_first_note_line(tmp_path):
 
 def test_slide_comments_below_the_note_line_set_the_slides_attributes(tmp_path):
     source = tmp_path / "deck.md"
-    source.write_text('# a\n<!-- .slide: class="x" data-state="s" -->\n\nNote: b\n\n'
-                      '<!-- .slide: class="y" -->\n', encoding="utf-8")
+    source.write_text(
+        '# a\n<!-- .slide: class="x" data-state="s" -->\n\nNote: b\n\n<!-- .slide: class="y" -->\n',
+        encoding="utf-8",
+    )
     deck, _ = load_deck([source], create_parser())
     rendered = render_fixture(source)
     expected = {"class": "y", "data-state": "s"}  # a later comment overrides, as in reveal.js
@@ -103,7 +121,8 @@ def test_front_matter_is_only_allowed_in_the_first_file(tmp_path, monkeypatch):
     sources, _ = deck_sources(tmp_path)
     _, errors = load_deck(sources, create_parser())
     assert [str(e) for e in errors] == [
-        "b.md:1: front matter is only allowed in the deck's first file (a.md)"]
+        "b.md:1: front matter is only allowed in the deck's first file (a.md)"
+    ]
 
 
 def test_windows_newlines_and_a_byte_order_mark_are_read(tmp_path):

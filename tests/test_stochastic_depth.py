@@ -2,9 +2,8 @@
 
 import numpy as np
 import pytest
-import torch
-
 import stochastic_depth as sd
+import torch
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +90,10 @@ def test_stochastic_depth_delays_fitting_the_training_set_in_every_seed(measured
 
 
 def test_stochastic_depth_keeps_the_gap_smaller_during_training(measured):
-    assert (measured["stochastic"]["gap_during_training"]
-            < measured["plain"]["gap_during_training"] - 0.03)  # measured: 0.22 vs 0.28
+    assert (
+        measured["stochastic"]["gap_during_training"]
+        < measured["plain"]["gap_during_training"] - 0.03
+    )  # measured: 0.22 vs 0.28
 
 
 def test_the_final_gap_does_not_shrink(measured):

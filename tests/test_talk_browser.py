@@ -103,8 +103,7 @@ def walk(talk, tmp_path_factory) -> dict:
         page = open_deck(context, talk)
         # No transitions: each step is measured where it ends, not halfway there.
         page.evaluate("Reveal.configure({transition: 'none', backgroundTransition: 'none'})")
-        page.wait_for_function("[...document.images].every(img => img.complete)",
-                               timeout=10_000)
+        page.wait_for_function("[...document.images].every(img => img.complete)", timeout=10_000)
         stacks = page.evaluate("""Reveal.getHorizontalSlides().map(
             h => Math.max(1, h.querySelectorAll(':scope > section').length))""")
         steps = []
@@ -133,9 +132,10 @@ def problems(walk: dict, kind: str) -> str:
     for step in walk["steps"]:
         for problem in step[kind]:
             fragment = "" if step["f"] < 0 else f", fragment {step['f'] + 1}"
-            first.setdefault((step["h"], step["v"], problem),
-                             f"slide h={step['h']} v={step['v']}{fragment} "
-                             f"({step['heading']}): {problem}")
+            first.setdefault(
+                (step["h"], step["v"], problem),
+                f"slide h={step['h']} v={step['v']}{fragment} ({step['heading']}): {problem}",
+            )
     return "\n".join(first.values())
 
 

@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-
 import toy_examples
 
 
@@ -37,7 +36,16 @@ def test_toy2_values_at_the_nine_inputs():
     net = toy_examples.toy_example_2()
     assert toy_examples.TOY2_INPUTS == [-1.0, -0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0]
     assert toy_examples.g_values(net, toy_examples.TOY2_INPUTS) == [
-        0.25, 0.4375, 0.625, 0.8125, 1.0, 1.1875, 1.375, 1.1875, 1.0]
+        0.25,
+        0.4375,
+        0.625,
+        0.8125,
+        1.0,
+        1.1875,
+        1.375,
+        1.1875,
+        1.0,
+    ]
 
 
 def test_toy2_prints_one_line_per_input():

@@ -45,8 +45,9 @@ def test_runs_the_readme_commands_in_order(workflow):
 def test_every_action_is_pinned_to_a_version(workflow):
     for step in _steps(workflow):
         if "uses" in step:
-            assert re.fullmatch(r"[\w.-]+/[\w./-]+@(v\d+(\.\d+)*|[0-9a-f]{40})", step["uses"]), \
+            assert re.fullmatch(r"[\w.-]+/[\w./-]+@(v\d+(\.\d+)*|[0-9a-f]{40})", step["uses"]), (
                 step["uses"]
+            )
 
 
 def test_uses_node_20_with_the_npm_cache(workflow):
@@ -61,27 +62,36 @@ def test_builds_with_python_3_11_and_caches_pip_on_pyproject(workflow):
 
 
 def test_installs_debian_chromium_and_poppler(workflow):
-    installs = [step["run"] for step in _steps(workflow) if "apt-get install" in step.get("run", "")]
+    installs = [
+        step["run"] for step in _steps(workflow) if "apt-get install" in step.get("run", "")
+    ]
     assert installs and all(name in installs[0] for name in ("chromium", "poppler-utils"))
 
 
 def test_restores_figures_keyed_on_scripts_and_pyproject(workflow):
-    (figures,) = [step for step in _uses(workflow, "actions/cache")
-                  if step["with"]["path"].rstrip("/") == "figures"]
+    (figures,) = [
+        step
+        for step in _uses(workflow, "actions/cache")
+        if step["with"]["path"].rstrip("/") == "figures"
+    ]
     assert "hashFiles('scripts/**', 'pyproject.toml')" in figures["with"]["key"]
 
 
 def test_uploads_the_three_decks(workflow):
-    paths = {step["with"]["path"].rstrip("/") for step in _uses(workflow, "actions/upload-artifact")}
+    paths = {
+        step["with"]["path"].rstrip("/") for step in _uses(workflow, "actions/upload-artifact")
+    }
     assert paths == {"build/deck", "build/deck.html", "build/deck.pdf"}
 
 
 def test_pages_deploy_only_from_main(workflow):
     (upload,) = _uses(workflow, "actions/upload-pages-artifact")
     assert upload["if"] == ON_MAIN and upload["with"]["path"].rstrip("/") == "build/deck"
-    (job,) = [job for job in workflow["jobs"].values()
-              if any(step.get("uses", "").startswith("actions/deploy-pages@")
-                     for step in job["steps"])]
+    (job,) = [
+        job
+        for job in workflow["jobs"].values()
+        if any(step.get("uses", "").startswith("actions/deploy-pages@") for step in job["steps"])
+    ]
     assert job["if"] == ON_MAIN
     assert job["permissions"] == {"pages": "write", "id-token": "write"}
     assert job["environment"]["name"] == "github-pages"
@@ -90,6 +100,7 @@ def test_pages_deploy_only_from_main(workflow):
 
 @pytest.mark.skipif(shutil.which("actionlint") is None, reason="actionlint is not installed")
 def test_actionlint_finds_nothing():
-    result = subprocess.run(["actionlint", str(WORKFLOW)], capture_output=True, text=True,
-                            timeout=60, check=False)
+    result = subprocess.run(
+        ["actionlint", str(WORKFLOW)], capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -39,8 +39,12 @@ _in_process: dict[str, object] = {}
 def _fingerprint(name: str, params: dict, sources: Iterable[Path]) -> str:
     digest = hashlib.sha256()
     versions = {lib: _version(lib) for lib in _LIBRARIES}
-    header = {"name": name, "params": params, "versions": versions,
-              "python": platform.python_version()}
+    header = {
+        "name": name,
+        "params": params,
+        "versions": versions,
+        "python": platform.python_version(),
+    }
     digest.update(json.dumps(header, sort_keys=True, default=repr).encode())
     for source in sorted(set(Path(s).resolve() for s in sources)):
         digest.update(source.read_bytes())
@@ -54,8 +58,7 @@ def _version(lib: str) -> str:
         return "absent"
 
 
-def memo(name: str, params: dict, compute: Callable[[], T], *,
-         sources: Iterable[Path] = ()) -> T:
+def memo(name: str, params: dict, compute: Callable[[], T], *, sources: Iterable[Path] = ()) -> T:
     """The value of `compute()`, computed at most once for these parameters and sources.
 
     The key covers `params`, the file that defines `compute`, figkit's own data

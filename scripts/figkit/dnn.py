@@ -28,7 +28,7 @@ MOMENTUM = 0.05
 INIT_SEED = 0  # torch.manual_seed(0): the initialisation of the talk's network
 WEIGHT_DECAY = 0.2  # alpha of "L2 penalty: motivation"; see `scripts/dnn_outrange.py --alpha-scan`
 SEEDS = range(5)  # the seed sweep: (initialisation, noise) seed pairs (s, s); s = 0 is the main run
-NOISE_LOSS = SAMPLE_COUNT * NOISE_STD ** 2  # the clean curve's expected loss on noisy samples
+NOISE_LOSS = SAMPLE_COUNT * NOISE_STD**2  # the clean curve's expected loss on noisy samples
 STALLED_LOSS = 10 * NOISE_LOSS  # a training that ends above this is stuck far from any fit
 FIT_STEPS = (0, 10, 100, 1000, STEPS)  # the steps "Minima details" draws
 RECORD_POINTS = 30  # about this many log-spaced steps record the fit and the ReLU patterns
@@ -66,7 +66,8 @@ def network(seed: int = INIT_SEED) -> torch.nn.Sequential:
             torch.nn.ReLU(),
             torch.nn.Linear(1000, 1000),
             torch.nn.ReLU(),
-            torch.nn.Linear(1000, 1))
+            torch.nn.Linear(1000, 1),
+        )
         # endregion network
     return net
 
@@ -100,13 +101,19 @@ def snapshot(net: torch.nn.Sequential, x: torch.Tensor, grid: torch.Tensor) -> d
     with torch.no_grad():
         hidden1 = net[1](net[0](x))
         hidden2 = net[3](net[2](hidden1))
-        return {"fit": net(grid).flatten().numpy().copy(),
-                "on1": (hidden1 > 0).numpy().T.copy(),  # [neuron, sample]
-                "on2": (hidden2 > 0).numpy().T.copy()}
+        return {
+            "fit": net(grid).flatten().numpy().copy(),
+            "on1": (hidden1 > 0).numpy().T.copy(),  # [neuron, sample]
+            "on2": (hidden2 > 0).numpy().T.copy(),
+        }
 
 
-def fit(seed_init: int = INIT_SEED, seed_noise: int = NOISE_SEED, weight_decay: float = 0.0,
-        steps: int = STEPS) -> dict:
+def fit(
+    seed_init: int = INIT_SEED,
+    seed_noise: int = NOISE_SEED,
+    weight_decay: float = 0.0,
+    steps: int = STEPS,
+) -> dict:
     """Train the E3 network (not memoised: `train` is the memoised one).
 
     Returns the trained parameters (`state_dict`), `losses[k]`: the loss after k updates
@@ -123,8 +130,9 @@ def fit(seed_init: int = INIT_SEED, seed_noise: int = NOISE_SEED, weight_decay: 
     losses = torch.empty(steps + 1)
     # region training
     loss_fn = torch.nn.MSELoss(reduction="sum")  # summed squared error
-    optimizer = torch.optim.SGD(net.parameters(), lr=LEARNING_RATE, momentum=MOMENTUM,
-                                weight_decay=weight_decay)
+    optimizer = torch.optim.SGD(
+        net.parameters(), lr=LEARNING_RATE, momentum=MOMENTUM, weight_decay=weight_decay
+    )
     for step in range(steps):
         if step in recording:
             snapshots.append(snapshot(net, x, grid))  # for "Minima details"; no gradients
@@ -140,16 +148,26 @@ def fit(seed_init: int = INIT_SEED, seed_noise: int = NOISE_SEED, weight_decay: 
     return {
         "state_dict": {k: v.detach().clone() for k, v in net.state_dict().items()},
         "losses": losses.numpy(),
-        "recorded": {"steps": np.array(sorted(recording)),
-                     **{key: np.stack([s[key] for s in snapshots]) for key in snapshots[0]}},
+        "recorded": {
+            "steps": np.array(sorted(recording)),
+            **{key: np.stack([s[key] for s in snapshots]) for key in snapshots[0]},
+        },
     }
 
 
-def train(seed_init: int = INIT_SEED, seed_noise: int = NOISE_SEED, weight_decay: float = 0.0,
-          steps: int = STEPS) -> dict:
+def train(
+    seed_init: int = INIT_SEED,
+    seed_noise: int = NOISE_SEED,
+    weight_decay: float = 0.0,
+    steps: int = STEPS,
+) -> dict:
     """`fit(...)`, computed once per build and shared by every script that asks (see `fit`)."""
-    params = {"seed_init": seed_init, "seed_noise": seed_noise,
-              "weight_decay": float(weight_decay), "steps": steps}
+    params = {
+        "seed_init": seed_init,
+        "seed_noise": seed_noise,
+        "weight_decay": float(weight_decay),
+        "steps": steps,
+    }
     return memo("e3", params, lambda: fit(seed_init, seed_noise, weight_decay, steps))
 
 
