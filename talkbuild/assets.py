@@ -2,9 +2,10 @@
 
 - reveal.js (core, reset and layout CSS, the notes plugin for the speaker view) and
   the chosen theme; the highlight plugin and its theme only when a slide has code;
-  KaTeX (script, stylesheet, and the woff2 fonts the stylesheet still names after
-  its woff/ttf fallbacks are cut) only when a slide has math. All from
-  node_modules (installed by `npm ci`).
+  KaTeX's stylesheet only when a slide has math (typeset at build time by tex.py:
+  the deck runs no KaTeX code), with the woff2 fonts of the typeset math and only
+  those (the stylesheet's other @font-face rules and its woff/ttf fallbacks are
+  cut). All from node_modules (installed by `npm ci`).
 - The local images the slides reference (Markdown images, `src` of raw HTML
   `<img>`/`<video>`/`<audio>`/`<source>`, and `data-background-image`/`-video`
   slide attributes), copied to `media/` and the references rewritten, so the
@@ -22,6 +23,7 @@ from markdown_it.token import Token
 
 from .diagnostics import Diagnostic
 from .slides import Deck, Slide, display_path, slide_attribute_tokens, walk
+from .tex import used_fonts
 
 # Where the front-end files live inside node_modules.
 REVEAL_DIST = Path("reveal.js/dist")
@@ -37,6 +39,8 @@ KATEX_FALLBACK_FONT = re.compile(
     r""",\s*url\([^)]*\.(?:woff|ttf)\)\s*format\(["'](?:woff|truetype)["']\)"""
 )
 KATEX_FONT_URL = re.compile(r"url\((fonts/[^)]+)\)")
+KATEX_FONT_FACE = re.compile(r"@font-face\s*\{[^}]*\}")
+KATEX_FONT_FILE = re.compile(r"fonts/([\w-]+)\.woff2")
 
 
 @dataclass(frozen=True)
@@ -64,9 +68,14 @@ class Framework:
 
 
 def framework(
-    node_modules: Path, deck: Deck, uses_code: bool, uses_math: bool
+    node_modules: Path,
+    deck: Deck,
+    uses_code: bool,
+    uses_math: bool,
+    math_html: list[str] = (),
 ) -> tuple[Framework | None, list[Diagnostic]]:
-    """The reveal.js and KaTeX files this deck uses."""
+    """The reveal.js and KaTeX files this deck uses; `math_html` is the slides' typeset
+    math, which decides the KaTeX fonts the deck needs."""
     reveal = node_modules / REVEAL_DIST
     katex = node_modules / KATEX_DIST
     missing = [p for p in (reveal, katex) if not p.is_dir()]
@@ -119,16 +128,20 @@ def framework(
         scripts.append("reveal/plugin/highlight.js")
         plugins.append("RevealHighlight")
     if uses_math:
-        css = KATEX_FALLBACK_FONT.sub("", (katex / "katex.min.css").read_text(encoding="utf-8"))
+        css = (katex / "katex.min.css").read_text(encoding="utf-8")
+        used = used_fonts(css, list(math_html))
+        css = KATEX_FONT_FACE.sub(lambda face: face.group(0) if _font(face) in used else "", css)
+        css = KATEX_FALLBACK_FONT.sub("", css)
         fonts = sorted(set(KATEX_FONT_URL.findall(css)))
-        assets += [
-            Asset("katex/katex.min.css", data=css.encode("utf-8")),
-            Asset("katex/katex.min.js", katex / "katex.min.js", link=True),
-        ]
+        assets.append(Asset("katex/katex.min.css", data=css.encode("utf-8")))
         assets += [Asset(f"katex/{font}", katex / font, link=True) for font in fonts]
         stylesheets.append("katex/katex.min.css")
-        scripts.append("katex/katex.min.js")
     return Framework(assets, stylesheets, scripts, plugins, uses_math), diagnostics
+
+
+def _font(font_face: re.Match) -> str | None:
+    match = KATEX_FONT_FILE.search(font_face.group(0))
+    return match.group(1) if match else None
 
 
 def uses(deck: Deck) -> tuple[bool, bool]:

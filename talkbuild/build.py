@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from . import assets, external, markdown, onefile, output, results, slides
+from . import assets, external, markdown, onefile, output, results, slides, tex
 from .diagnostics import BuildFailed, Diagnostic
 
 PROJECT = Path(__file__).resolve().parent.parent  # the repository: build.py, talkbuild/
@@ -24,6 +24,8 @@ class BuildConfig:
     source: Path = PROJECT / "slides"  # a Markdown file, or a folder of them
     output: Path = PROJECT / "build" / "deck"
     project: Path = PROJECT  # holds scripts/, figures/ and node_modules/
+    # Typeset formulas kept between builds (tex.py); None: <project>/build/.cache.
+    cache: Path | None = None
     # Where {{ name.key }} placeholders find name.json. None: the front matter's
     # `results:` (relative to the Markdown file), else <project>/figures.
     results: Path | None = None
@@ -66,9 +68,7 @@ def build(config: BuildConfig) -> BuildReport:
         raise BuildFailed(diagnostics)
     try:
         if config.self_contained:
-            page = onefile.inline_page(
-                rendered.page, rendered.assets, onefile.katex_fonts(rendered.deck)
-            )
+            page = onefile.inline_page(rendered.page, rendered.assets)
             onefile.write_file(config.output, page)
         else:
             output.write_deck(config.output, rendered.page, rendered.assets)
@@ -102,17 +102,27 @@ def render(config: BuildConfig) -> RenderedDeck:
         for part in (slide.tokens, slide.notes):
             diagnostics += results.resolve_includes(part, slide.source.parent, slide.path)
             diagnostics += results.substitute(part, found, slide.path)
+            diagnostics += markdown.fence_diagnostics(part, slide.path)
         slide.attrs = slides.slide_attributes(slide)  # again: placeholders are filled now
+    # Node typesets the math while the images are collected.
+    node_modules = config.project / "node_modules"
+    formulas = tex.collect(deck.slides)
+    typesetting = tex.start(formulas, node_modules, config.cache or config.project / "build/.cache")
     diagnostics += external.resolve(deck, config.project, strict=config.strict)
     media, errors = assets.collect_media(deck)
     diagnostics += errors
+    diagnostics += tex.finish(typesetting)
 
     for slide in deck.slides:
         slide.html = markdown.render(md, slide.tokens)
         slide.notes_html = markdown.render(md, slide.notes) if slide.notes else ""
     uses_code, uses_math = assets.uses(deck)
     framework, errors = assets.framework(
-        config.project / "node_modules", deck, uses_code, uses_math
+        node_modules,
+        deck,
+        uses_code,
+        uses_math,
+        [f.token.meta.get("html", "") for f in formulas if not f.mathml],
     )
     diagnostics += errors
     if framework is None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml, unescapeAll
@@ -58,10 +58,10 @@ class Separators:
     notes: tuple[str, ...] = ("note:", "notes:")
 
 
-# reveal.js's Markdown plugin: `[17: 1|3-5]` in a code fence's info string.
-LINE_NUMBERS = re.compile(r"\[\s*((\d*):)?\s*([\s\d,|-]*)\]")
 # `{{ script.key.subkey:format-spec }}`; the name is the results file, then keys.
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w-]*(?:\.[\w-]+)*)\s*(?::([^{}\n]*?))?\s*\}\}")
+# The spec is what follows the colon up to its last non-space character. Linear
+# time: no two neighbouring quantifiers can take the same characters.
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w-]*(?:\.[\w-]+)*)\s*(?::([^{}\n]*[^{}\s]|)\s*)?\}\}")
 COMMENT = re.compile(r"<!--(.*?)-->", re.DOTALL)
 # reveal.js's Markdown plugin: the comment body patterns and the attribute syntax.
 ELEMENT_ATTRIBUTES = re.compile(r"\.element\s*?(.+?)$", re.MULTILINE)
@@ -98,6 +98,8 @@ def create_parser() -> MarkdownIt:
     block.before("hr", "slide_break", _slide_break, interrupts)
     block.before("hr", "slide_notes", _slide_notes, interrupts)
     md.inline.ruler.before("escape", "placeholder", _placeholder)
+    # Before text_join, which merges escaped characters into the text around them.
+    md.core.ruler.before("text_join", "syntax_checks", _syntax_checks)
     md.core.ruler.push("slide_comments", _slide_comments)
 
     for name in ("slide_break", "slide_notes", "front_matter"):
@@ -239,13 +241,187 @@ def _placeholder(state: StateInline, silent: bool) -> bool:
         return False
     match = PLACEHOLDER.match(state.src, state.pos)
     if match is None:
-        return False
+        # Not a placeholder: shown as written, and reported by _syntax_checks
+        # (`\\{{` is the way to write literal braces).
+        if not silent:
+            token = state.push("text", "", 0)
+            token.content = "{{"
+            end = state.src.find("\n", state.pos)
+            written = state.src[state.pos : end if end >= 0 else len(state.src)]
+            token.meta = {"unclosed_placeholder": _shortened(written.rstrip(), 40)}
+        state.pos += 2
+        return True
     if not silent:
         token = state.push("placeholder", "", 0)
         token.content = match.group(0)
         token.meta = {"name": match.group(1), "spec": match.group(2)}
     state.pos = match.end()
     return True
+
+
+# --- Core rule: what the other rules would silently drop -------------------------
+
+
+def _syntax_checks(state: StateCore) -> None:
+    """Report what the slide syntax would otherwise drop or show as written, and give
+    every formula its line (`meta["line"]`) for tex.py's messages.
+
+    - HTML comments never closed: in the deck they would hide everything after them,
+      the script that starts reveal.js included. A `<!--` inside a comment means the
+      comment before it lacks its `-->`.
+    - `{{` that does not start a placeholder (`{{ name.key }` with one brace).
+    - `$$` left in the text: display math never closed (a blank line ends it).
+    - `$\\name` left in the text: likely inline math never closed (a warning, as a
+      lone `$` is also money)."""
+    env = state.env
+    for token in state.tokens:
+        line0 = token.map[0] + 1 if token.map else 1
+        if token.type == "html_block":
+            _check_comments(token.content, line0, env)
+        elif token.type == "math_block":
+            token.meta["line"] = line0
+        elif token.type == "inline" and token.children:
+            _check_inline(token.children, line0, env)
+
+
+def _check_inline(children: list[Token], line: int, env: dict) -> None:
+    for child in children:
+        if child.type in ("softbreak", "hardbreak"):
+            line += 1
+            continue
+        if child.type.startswith("math_"):
+            child.meta["line"] = line
+        elif child.type == "html_inline":
+            _check_comments(child.content, line, env)
+        elif child.type == "text":
+            _check_text(child, line, env)
+        if child.type in ("math_inline", "math_inline_double", "html_inline"):
+            line += child.content.count("\n")
+
+
+def _check_text(token: Token, line: int, env: dict) -> None:
+    written = token.meta.get("unclosed_placeholder")
+    if written:
+        _report(
+            env,
+            line,
+            f"'{written}' is not a placeholder: write '{{{{ name.key }}}}' "
+            "(or '\\{{' to show the braces)",
+        )
+        return
+    text = token.content
+    if "<!--" in text:
+        _report(env, line, "HTML comment '<!--' is never closed (add '-->')")
+    if "$$" in text:
+        _report(
+            env,
+            line,
+            "display math '$$' is never closed (a blank line ends it); write '\\$' for a "
+            "dollar sign",
+        )
+    elif (at := text.find("$\\")) >= 0 and text[at + 2 : at + 3].isalpha():
+        _report(
+            env,
+            line,
+            f"'{_shortened(text[at:], 30)}' looks like math whose closing '$' is missing "
+            "(write '\\$' for a dollar sign)",
+            "warning",
+        )
+
+
+def _check_comments(html: str, line: int, env: dict) -> None:
+    """Every `<!--` in the HTML has its `-->` before the next `<!--`."""
+    start = html.find("<!--")
+    while start >= 0:
+        end = html.find("-->", start + 4)
+        following = html.find("<!--", start + 4)
+        if end < 0 or 0 <= following < end:
+            body = html[start + 4 : end if end >= 0 else len(html)].lstrip()
+            kind = next((k for k in (".slide:", ".element") if body.startswith(k)), None)
+            what = f"'<!-- {kind}' comment" if kind else "HTML comment"
+            if end < 0:
+                problem = "is never closed: it would hide the rest of the slide (add '-->')"
+            else:
+                problem = (
+                    f"is not closed before the next '<!--' on line "
+                    f"{line + html.count(chr(10), 0, following)} (add '-->')"
+                )
+            _report(env, line + html.count("\n", 0, start), f"{what} {problem}")
+            if end < 0:
+                return
+        start = html.find("<!--", end + 3)
+
+
+def _report(env: dict, line: int, message: str, severity: str = "error") -> None:
+    env.setdefault(ENV_DIAGNOSTICS, []).append(
+        Diagnostic(env.get(ENV_PATH, "<string>"), line, message, severity)
+    )
+
+
+def _shortened(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def file_start_diagnostics(tokens: list[Token], lines: list[str], shown: str) -> list[Diagnostic]:
+    """Front matter opened by `---` and never closed (markdown-it then reads the `---`
+    as a slide separator and the YAML as a slide), and empty slides: a separator
+    with nothing before it since the start of the file, the front matter or the
+    previous separator."""
+    diagnostics = []
+    previous = None  # the last level-0 token: None at the start of the file
+    for token in tokens:
+        if token.level != 0:
+            continue
+        if token.type == "slide_break":
+            line = token.map[0] + 1
+            if previous is None and line == 1 and _looks_like_yaml(lines[1:]):
+                diagnostics.append(
+                    Diagnostic(
+                        shown,
+                        1,
+                        "front matter opened here is never closed: add a line '---' "
+                        "after it (or, if this is a slide separator, start with a slide)",
+                    )
+                )
+                return diagnostics
+            if previous is None or previous.type in ("slide_break", "front_matter"):
+                if previous is None:
+                    where = "the start of the file"
+                elif previous.type == "front_matter":
+                    where = "the front matter"
+                else:
+                    where = f"the separator on line {previous.map[0] + 1}"
+                diagnostics.append(
+                    Diagnostic(
+                        shown,
+                        line,
+                        f"empty slide: separator '{token.markup}' with nothing since {where}",
+                        "warning",
+                    )
+                )
+        previous = token
+    if previous is not None and previous.type == "slide_break":
+        diagnostics.append(
+            Diagnostic(
+                shown,
+                previous.map[0] + 1,
+                f"empty slide: nothing after the separator '{previous.markup}' at the end "
+                "of the file",
+                "warning",
+            )
+        )
+    return diagnostics
+
+
+def _looks_like_yaml(lines: list[str]) -> bool:
+    """Whether the first non-blank line is a YAML `key:` line."""
+    first = next((text for text in lines if text.strip()), "")
+    key, colon, rest = first.partition(":")
+    return (
+        bool(colon)
+        and key.strip().replace("_", "a").replace("-", "a").isalnum()
+        and (not rest or rest[0] in " \t")
+    )
 
 
 # --- Core rule: comments -----------------------------------------------------------
@@ -550,19 +726,131 @@ def _render_nothing(self, tokens: Sequence[Token], idx: int, options, env) -> st
     return ""
 
 
+# The options a code fence's info string may have (words with `=`; results.py).
+FENCE_OPTIONS = ("include",)
+HIGHLIGHT_EXAMPLES = "e.g. [1|3-5], [] or [17: 1|3]"
+
+
+@dataclass
+class FenceInfo:
+    """A code fence's info string, read as reveal.js's Markdown plugin reads it:
+    `python [17: 1|3-5]` is the language, then line numbering and highlight steps."""
+
+    language: str = ""
+    attrs: dict[str, str] = field(default_factory=dict)  # for the <code> element
+    steps: list[list[tuple[int, int]]] = field(default_factory=list)  # line ranges per step
+    options: list[str] = field(default_factory=list)  # `name=value` words
+    errors: list[str] = field(default_factory=list)
+
+
+def parse_fence_info(info: str) -> FenceInfo:
+    """Split the info string; a spec reveal.js could not read is an error, not ignored.
+    Plain string operations, no regular expression: linear in the info's length."""
+    parsed = FenceInfo()
+    open_at = info.find("[")
+    if open_at >= 0:
+        close_at = info.find("]", open_at)
+        if close_at < 0:
+            parsed.errors.append(
+                f"line-highlight spec '{info[open_at:].strip()}' has no closing ']' "
+                f"({HIGHLIGHT_EXAMPLES})"
+            )
+            info = info[:open_at]
+        else:
+            _parse_highlights(info[open_at : close_at + 1], parsed)
+            info = info[:open_at] + " " + info[close_at + 1 :]
+            if "[" in info or "]" in info:
+                parsed.errors.append(
+                    f"more than one line-highlight spec in '{info.strip()}' ({HIGHLIGHT_EXAMPLES})"
+                )
+    words = info.split()
+    parsed.options = [w for w in words if "=" in w]
+    plain = [w for w in words if "=" not in w]
+    parsed.language = plain[0] if plain else ""
+    return parsed
+
+
+def _parse_highlights(spec: str, parsed: FenceInfo) -> None:
+    inner = spec[1:-1]
+    start, colon, steps = inner.rpartition(":") if ":" in inner else ("", "", inner)
+    start = start.strip()
+
+    def malformed(problem: str) -> None:
+        parsed.errors.append(
+            f"malformed line-highlight spec '{spec}': {problem} ({HIGHLIGHT_EXAMPLES})"
+        )
+
+    if colon and start and not _is_number(start):
+        return malformed(f"'{start}' before ':' is not a line number")
+    for step in steps.split("|"):
+        ranges: list[tuple[int, int]] = []
+        if step.strip():
+            for part in step.split(","):
+                first, dash, last = (p.strip() for p in part.partition("-"))
+                if not _is_number(first) or (dash and not _is_number(last)):
+                    what = part.strip()
+                    return malformed(
+                        f"'{what}' is not a line or a range of lines"
+                        if what
+                        else "an empty item between commas"
+                    )
+                low, high = int(first), int(last) if dash else int(first)
+                if low < 1:
+                    return malformed("lines count from 1")
+                if high < low:
+                    return malformed(f"the range '{part.strip()}' ends before it starts")
+                ranges.append((low, high))
+        parsed.steps.append(ranges)
+    if start:
+        parsed.attrs["data-ln-start-from"] = start
+    parsed.attrs["data-line-numbers"] = steps.strip()
+
+
+def _is_number(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
 def fence_info(info: str) -> tuple[str, dict[str, str]]:
     """(language, code element attributes) from a fence's info string, as reveal.js's
     Markdown plugin reads it: `python [17: 1|3]` -> ("python", {"data-line-numbers":
     "1|3", "data-ln-start-from": "17"}). Words with `=` (e.g. include=) are options."""
-    attrs: dict[str, str] = {}
-    match = LINE_NUMBERS.search(info)
-    if match:
-        if match.group(2):
-            attrs["data-ln-start-from"] = match.group(2).strip()
-        attrs["data-line-numbers"] = match.group(3).strip()
-        info = info[: match.start()] + " " + info[match.end() :]
-    words = [w for w in info.split() if "=" not in w]
-    return (words[0] if words else ""), attrs
+    parsed = parse_fence_info(info)
+    return parsed.language, parsed.attrs
+
+
+def fence_diagnostics(tokens: list[Token], shown: str) -> list[Diagnostic]:
+    """Code fences whose info string reveal.js would misread or ignore: malformed
+    line-highlight specs, steps naming lines past the end of the block, unknown
+    options. Run after results.py has replaced `include=` by the included code."""
+    diagnostics = []
+    for token in tokens:
+        if token.type != "fence":
+            continue
+        line = token.map[0] + 1 if token.map else 1
+        parsed = parse_fence_info(unescapeAll(token.info))
+        messages = list(parsed.errors)
+        for option in parsed.options:
+            name = option.partition("=")[0]
+            known = ", ".join(f"{o}=" for o in FENCE_OPTIONS)
+            if name in FENCE_OPTIONS:  # only one of each: results.py took the first
+                messages.append(f"code fence option '{option}' given twice")
+            else:
+                messages.append(f"unknown code fence option '{option}' (known: {known})")
+        if "include" in token.meta and not token.content:
+            pass  # the include failed, and said so: its length is unknown
+        else:
+            count = token.content.count("\n") + (not token.content.endswith("\n"))
+            count = count if token.content else 0
+            for number, ranges in enumerate(parsed.steps, 1):
+                past = [high for _, high in ranges if high > count]
+                if past:
+                    messages.append(
+                        f"line-highlight step {number} of '{parsed.attrs['data-line-numbers']}'"
+                        f" names line {max(past)}, but the code block has "
+                        f"{count} line{'s' * (count != 1)}"
+                    )
+        diagnostics += [Diagnostic(shown, line, message) for message in messages]
+    return diagnostics
 
 
 def _render_fence(self, tokens: Sequence[Token], idx: int, options, env) -> str:
@@ -584,13 +872,17 @@ def _render_placeholder(self, tokens: Sequence[Token], idx: int, options, env) -
 
 
 def _render_math(tag: str, css_class: str) -> Callable:
+    """The formula in an element of its own: KaTeX's HTML once tex.py has typeset it
+    (token.meta["html"]), the TeX itself before (a parse without a build)."""
+
     def render(self, tokens: Sequence[Token], idx: int, options, env) -> str:
         token = tokens[idx]
         attrs = dict(token.attrs)
         attrs["class"] = " ".join(filter(None, (css_class, attrs.get("class"))))
         element = Token(tag, tag, 0, attrs=attrs)
         end = "\n" if tag == "div" else ""
-        return f"<{tag}{self.renderAttrs(element)}>{escapeHtml(token.content)}</{tag}>{end}"
+        body = token.meta.get("html") or escapeHtml(token.content)
+        return f"<{tag}{self.renderAttrs(element)}>{body}</{tag}>{end}"
 
     return render
 

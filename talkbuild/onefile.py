@@ -7,8 +7,8 @@ and can be sent by email. reveal.js's speaker view needs nothing more: the notes
 plugin writes it into an about:blank window and shows the slides by loading this
 same file in iframes.
 
-KaTeX's fonts are most of the weight that is not the deck's own, so only those
-the deck's TeX can reach are kept (see `katex_fonts`).
+KaTeX's fonts are most of the weight that is not the deck's own; the folder deck
+already has only those its typeset math uses (assets.py), and so has this file.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from urllib.parse import unquote
 from .assets import Asset
 from .diagnostics import Diagnostic
 from .output import is_deck_page
-from .slides import Deck, display_path, walk
+from .slides import display_path
 
 # Media types mimetypes may not know (it reads the system's tables).
 MEDIA_TYPES = {
@@ -40,7 +40,6 @@ MEDIA_TYPES = {
 STYLESHEET = re.compile(r'<link rel="stylesheet" href="([^"]+)">')
 SCRIPT = re.compile(r'<script src="([^"]+)"></script>')
 CSS_URL = re.compile(r"""url\(\s*(["']?)([^"')]+)\1\s*\)""")
-FONT_FACE = re.compile(r"@font-face\s*\{[^}]*\}")
 # An attribute whose value is a file of the deck folder's media/ (assets.py puts
 # every local image there and points the slides at it).
 MEDIA_ATTRIBUTE = re.compile(r'(\s[\w:-]+=")(media/[^"?#]*)(?:\?[^"#]*)?(#[^"]*)?"')
@@ -49,55 +48,9 @@ MEDIA_ATTRIBUTE = re.compile(r'(\s[\w:-]+=")(media/[^"?#]*)(?:\?[^"#]*)?(#[^"]*)
 # state; "\x3C" is "<" in JavaScript strings, regular expressions and templates.
 SCRIPT_HAZARD = re.compile(r"<(!--|/?script)", re.IGNORECASE)
 
-# KaTeX font files (katex/dist/fonts/<name>.woff2) every deck with math keeps:
-# ordinary text and operators, variables, the AMS symbols and the big delimiters
-# and operators (\sum, \left( ... \right)).
-KATEX_CORE_FONTS = {
-    "KaTeX_Main-Regular",
-    "KaTeX_Main-Italic",
-    "KaTeX_Math-Italic",
-    "KaTeX_AMS-Regular",
-    "KaTeX_Size1-Regular",
-    "KaTeX_Size2-Regular",
-    "KaTeX_Size3-Regular",
-    "KaTeX_Size4-Regular",
-}
-# The others, kept only when the TeX uses a command that selects them.
-KATEX_OPTIONAL_FONTS = {
-    r"\\(?:mathbf|bf|textbf|boldsymbol|bm|bold|pmb|mathbfit)\b": {
-        "KaTeX_Main-Bold",
-        "KaTeX_Main-BoldItalic",
-        "KaTeX_Math-BoldItalic",
-    },
-    r"\\(?:mathcal|cal)\b": {"KaTeX_Caligraphic-Regular", "KaTeX_Caligraphic-Bold"},
-    r"\\(?:mathfrak|frak|textfrak)\b": {"KaTeX_Fraktur-Regular", "KaTeX_Fraktur-Bold"},
-    r"\\mathscr\b": {"KaTeX_Script-Regular"},
-    r"\\(?:mathsf|sf|textsf|mathsfit)\b": {
-        "KaTeX_SansSerif-Regular",
-        "KaTeX_SansSerif-Bold",
-        "KaTeX_SansSerif-Italic",
-    },
-    r"\\(?:mathtt|tt|texttt|verb)\b": {"KaTeX_Typewriter-Regular"},
-}
 
-
-def katex_fonts(deck: Deck) -> set[str]:
-    """The KaTeX font files (without extension) the deck's math can need."""
-    tex = "\n".join(
-        token.content
-        for slide in deck.slides
-        for token in walk(slide.tokens + slide.notes)
-        if token.type.startswith("math_")
-    )
-    fonts = set(KATEX_CORE_FONTS)
-    for command, names in KATEX_OPTIONAL_FONTS.items():
-        if re.search(command, tex):
-            fonts |= names
-    return fonts
-
-
-def inline_page(page: str, assets: list[Asset], fonts: set[str] | None = None) -> str:
-    """index.html as one file; `fonts` limits KaTeX's fonts (None: keep them all)."""
+def inline_page(page: str, assets: list[Asset]) -> str:
+    """index.html as one file."""
     files = {asset.dest: asset for asset in assets}
 
     def data_uri(dest: str, fragment: str = "") -> str:
@@ -113,10 +66,6 @@ def inline_page(page: str, assets: list[Asset], fonts: set[str] | None = None) -
         if href not in files:
             return match.group(0)
         css = _read(files[href]).decode("utf-8")
-        if fonts is not None and href.startswith("katex/"):
-            css = FONT_FACE.sub(
-                lambda face: face.group(0) if _font_name(face.group(0)) in fonts else "", css
-            )
         folder = posixpath.dirname(href)
 
         def url(ref: re.Match) -> str:
@@ -146,11 +95,6 @@ def inline_page(page: str, assets: list[Asset], fonts: set[str] | None = None) -
 
 def _read(asset: Asset) -> bytes:
     return asset.data if asset.data is not None else asset.source.read_bytes()
-
-
-def _font_name(font_face: str) -> str | None:
-    match = re.search(r"fonts/([\w-]+)\.woff2", font_face)
-    return match.group(1) if match else None
 
 
 def check_output_file(out: Path, sources: list[Path]) -> list[Diagnostic]:

@@ -60,12 +60,11 @@ def render_page(deck: Deck, framework: Framework) -> str:
         ]
         for stack in deck.stacks
     ]
-    plugins = framework.plugins + (["TalkMath"] if framework.math else [])
     return environment.get_template("deck.html.j2").render(
         meta=deck.meta,
         stacks=stacks,
         framework=framework,
-        plugins=plugins,
+        plugins=framework.plugins,
         config={**DEFAULT_REVEAL_OPTIONS, **deck.meta.reveal},
     )
 

@@ -24,7 +24,14 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from .diagnostics import Diagnostic
-from .markdown import ENV_DIAGNOSTICS, ENV_FRONT_MATTER_HOOK, ENV_PATH, ENV_SEPARATORS, Separators
+from .markdown import (
+    ENV_DIAGNOSTICS,
+    ENV_FRONT_MATTER_HOOK,
+    ENV_PATH,
+    ENV_SEPARATORS,
+    Separators,
+    file_start_diagnostics,
+)
 
 # The reveal.js themes in node_modules/reveal.js/dist/theme (see assets.py).
 THEMES = (
@@ -206,6 +213,7 @@ def load_deck(sources: list[Path], md: MarkdownIt) -> tuple[Deck, list[Diagnosti
         tokens = md.parse(text, env)
         lines = text.split("\n")
         diagnostics += unclosed_fences(tokens, lines, shown)
+        diagnostics += file_start_diagnostics(tokens, lines, shown)
         stacks += split_slides(tokens, source, shown, first_line=1)
     return Deck(meta, stacks, sources), diagnostics
 
