@@ -244,11 +244,9 @@ def _placeholder(state: StateInline, silent: bool) -> bool:
         # Not a placeholder: shown as written, and reported by _syntax_checks
         # (`\\{{` is the way to write literal braces).
         if not silent:
-            token = state.push("text", "", 0)
+            token = state.push("placeholder", "", 0)
             token.content = "{{"
-            end = state.src.find("\n", state.pos)
-            written = state.src[state.pos : end if end >= 0 else len(state.src)]
-            token.meta = {"unclosed_placeholder": _shortened(written.rstrip(), 40)}
+            token.meta = {"unclosed_placeholder": _written_placeholder(state.src, state.pos)}
         state.pos += 2
         return True
     if not silent:
@@ -285,31 +283,36 @@ def _syntax_checks(state: StateCore) -> None:
 
 
 def _check_inline(children: list[Token], line: int, env: dict) -> None:
+    text: list[str] = []  # the current run of text, escaped characters blanked out
     for child in children:
+        if child.type in ("text", "text_special"):
+            # An escaped or entity character (`\\$`, `&lt;`) is not syntax.
+            literal = child.type == "text" or child.content == child.markup
+            text.append(child.content if literal else "\0" * len(child.content))
+            continue
+        if text:
+            _check_text("".join(text), line, env)
+            text = []
         if child.type in ("softbreak", "hardbreak"):
             line += 1
-            continue
-        if child.type.startswith("math_"):
+        elif child.type.startswith("math_"):
             child.meta["line"] = line
         elif child.type == "html_inline":
             _check_comments(child.content, line, env)
-        elif child.type == "text":
-            _check_text(child, line, env)
+        elif child.type == "placeholder" and child.meta.get("unclosed_placeholder"):
+            _report(
+                env,
+                line,
+                f"'{child.meta['unclosed_placeholder']}' is not a placeholder: write "
+                "'{{ name.key }}' or '{{ name.key:format }}', or '\\{{' to show the braces",
+            )
         if child.type in ("math_inline", "math_inline_double", "html_inline"):
             line += child.content.count("\n")
+    if text:
+        _check_text("".join(text), line, env)
 
 
-def _check_text(token: Token, line: int, env: dict) -> None:
-    written = token.meta.get("unclosed_placeholder")
-    if written:
-        _report(
-            env,
-            line,
-            f"'{written}' is not a placeholder: write '{{{{ name.key }}}}' "
-            "(or '\\{{' to show the braces)",
-        )
-        return
-    text = token.content
+def _check_text(text: str, line: int, env: dict) -> None:
     if "<!--" in text:
         _report(env, line, "HTML comment '<!--' is never closed (add '-->')")
     if "$$" in text:
@@ -340,7 +343,7 @@ def _check_comments(html: str, line: int, env: dict) -> None:
             kind = next((k for k in (".slide:", ".element") if body.startswith(k)), None)
             what = f"'<!-- {kind}' comment" if kind else "HTML comment"
             if end < 0:
-                problem = "is never closed: it would hide the rest of the slide (add '-->')"
+                problem = "is never closed: it would hide everything after it (add '-->')"
             else:
                 problem = (
                     f"is not closed before the next '<!--' on line "
@@ -422,6 +425,18 @@ def _looks_like_yaml(lines: list[str]) -> bool:
         and key.strip().replace("_", "a").replace("-", "a").isalnum()
         and (not rest or rest[0] in " \t")
     )
+
+
+def _written_placeholder(src: str, start: int) -> str:
+    """What was meant as a placeholder at `start`: up to its last `}`, if on its line."""
+    end = src.find("\n", start)
+    end = len(src) if end < 0 else end
+    brace = src.find("}", start, end)
+    if brace >= 0:
+        end = brace + 1
+        while end < len(src) and src[end] == "}":
+            end += 1
+    return _shortened(src[start:end].rstrip(), 40)
 
 
 # --- Core rule: comments -----------------------------------------------------------
@@ -747,6 +762,7 @@ def parse_fence_info(info: str) -> FenceInfo:
     """Split the info string; a spec reveal.js could not read is an error, not ignored.
     Plain string operations, no regular expression: linear in the info's length."""
     parsed = FenceInfo()
+    original = info
     open_at = info.find("[")
     if open_at >= 0:
         close_at = info.find("]", open_at)
@@ -761,7 +777,8 @@ def parse_fence_info(info: str) -> FenceInfo:
             info = info[:open_at] + " " + info[close_at + 1 :]
             if "[" in info or "]" in info:
                 parsed.errors.append(
-                    f"more than one line-highlight spec in '{info.strip()}' ({HIGHLIGHT_EXAMPLES})"
+                    f"more than one line-highlight spec in '{original.strip()}' "
+                    f"({HIGHLIGHT_EXAMPLES})"
                 )
     words = info.split()
     parsed.options = [w for w in words if "=" in w]
