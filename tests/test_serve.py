@@ -163,3 +163,16 @@ def test_ctrl_c_stops_the_server(deck, tmp_path):
             process.wait()
         reader.join(timeout=5)
         process.stderr.close()
+
+
+@pytest.mark.browser
+def test_a_tex_error_shows_in_the_overlay(page, deck):
+    page.evaluate("window.beforeEdit = true")
+    line = len(deck.read_text(encoding="utf-8").splitlines()) + 2
+    deck.write_text(deck.read_text(encoding="utf-8") + "\n$\\frac{a$\n", encoding="utf-8")
+    page.wait_for_function(
+        "text => (document.getElementById('talkbuild-errors') || {}).textContent?.includes(text)",
+        arg=f"deck.md:{line}: TeX error in '\\frac{{a': ",
+        timeout=WAIT_MS,
+    )
+    assert page.evaluate("window.beforeEdit") is True  # the last good deck stays
