@@ -7,6 +7,12 @@ subprocess N times, so Python's start-up is included, and reports the median,
 min, max and spread, next to the same statistics for a bare `python -c pass`.
 It also checks that two builds give byte-identical folders.
 
+Math is typeset at build time by KaTeX under Node (talkbuild/tex.py), with a cache
+of typeset formulas: "warm" builds find every formula there (a rebuild), "cold"
+ones start Node (the project's build/.cache/katex.json is removed before each).
+When `pandoc` is on the PATH, `pandoc -s -t revealjs` on the same deck runs in the
+same loop, for issue 10's target: a build at most 0.7x pandoc's median.
+
     .venv/bin/python benchmarks/deck_build.py [--runs 30] [--slides 45]
 
 The target is a median under 0.25 s on the project's 2-core machine.
@@ -18,6 +24,7 @@ import argparse
 import filecmp
 import json
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -27,6 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 0.25  # median wall time of one build, start-up included
+PANDOC_RATIO = 0.7  # issue 10: a build's median at most this times pandoc's
+MATH_CACHE = ROOT / "build" / ".cache" / "katex.json"  # talkbuild/tex.py's cache
 SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="300">'
     '<rect width="400" height="300" fill="#eee"/><circle cx="{x}" cy="150" r="80"/></svg>\n'
@@ -172,17 +181,27 @@ def main() -> int:
         subprocess.run(build, check=True, cwd=ROOT, capture_output=True)
         same = identical(copy, out)
         print(f"two builds byte-identical: {same}")
-        # Interleave the baseline with the builds, so both see the same machine load.
-        build_runs, bare_runs = [], []
+        pandoc = shutil.which("pandoc")
+        pandoc_command = [pandoc, "-s", "-t", "revealjs", str(deck), "-o", str(tmp / "p.html")]
+        # Interleave the baseline with the builds, so all see the same machine load.
+        build_runs, cold_runs, bare_runs, pandoc_runs = [], [], [], []
         for _ in range(args.runs):
             bare_runs.append(timed([python, "-c", "pass"]))
             build_runs.append(timed(build))
+            MATH_CACHE.unlink(missing_ok=True)
+            cold_runs.append(timed(build))
+            if pandoc:
+                pandoc_runs.append(timed(pandoc_command))
     with open("/proc/loadavg") as load:
         print(f"load average: {' '.join(load.read().split()[:3])}")
-    for label, runs in (
+    rows = [
         (f"build.py, {args.slides} slides", build_runs),
+        ("  same, math cache cold", cold_runs),
         ("python -c pass", bare_runs),
-    ):
+    ]
+    if pandoc:
+        rows.append(("pandoc -s -t revealjs", pandoc_runs))
+    for label, runs in rows:
         print(f"{label:24s} wall: {stats([w for w, _ in runs])}")
         print(f"{'':24s} CPU:  {stats([c for _, c in runs])}")
     median = statistics.median(w for w, _ in build_runs)
@@ -191,6 +210,14 @@ def main() -> int:
         f"ratio of wall medians: {median / bare:.1f}x bare start-up; "
         f"target {TARGET_SECONDS} s: {'met' if median < TARGET_SECONDS else 'NOT met'}"
     )
+    if pandoc:
+        reference = statistics.median(w for w, _ in pandoc_runs)
+        for label, runs in (("warm", build_runs), ("cold", cold_runs)):
+            ratio = statistics.median(w for w, _ in runs) / reference
+            print(
+                f"build ({label} math cache) / pandoc, wall medians: {ratio:.2f}x; "
+                f"target {PANDOC_RATIO}x: {'met' if ratio <= PANDOC_RATIO else 'NOT met'}"
+            )
     return 0 if same else 1
 
 

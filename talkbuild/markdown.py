@@ -310,6 +310,14 @@ def _check_inline(children: list[Token], line: int, env: dict) -> None:
             line += child.content.count("\n")
     if text:
         _check_text("".join(text), line, env)
+        if text[-1].endswith("\\") and children[-1].type == "text":
+            _report(
+                env,
+                line,
+                "'\\' at the end of a paragraph is shown as a backslash: a hard line "
+                "break needs a line after it",
+                "warning",
+            )
 
 
 def _check_text(text: str, line: int, env: dict) -> None:
@@ -333,11 +341,14 @@ def _check_text(text: str, line: int, env: dict) -> None:
 
 
 def _check_comments(html: str, line: int, env: dict) -> None:
-    """Every `<!--` in the HTML has its `-->` before the next `<!--`."""
+    """Every `<!--` in the HTML has its `-->` before the next `<!--`, and a comment
+    that starts `.slide` or `.element` sets attributes reveal.js can read."""
     start = html.find("<!--")
     while start >= 0:
         end = html.find("-->", start + 4)
         following = html.find("<!--", start + 4)
+        if end >= 0 and not 0 <= following < end:
+            _check_attribute_comment(html[start + 4 : end], line + html.count("\n", 0, start), env)
         if end < 0 or 0 <= following < end:
             body = html[start + 4 : end if end >= 0 else len(html)].lstrip()
             kind = next((k for k in (".slide:", ".element") if body.startswith(k)), None)
@@ -355,6 +366,20 @@ def _check_comments(html: str, line: int, env: dict) -> None:
         start = html.find("<!--", end + 3)
 
 
+def _check_attribute_comment(body: str, line: int, env: dict) -> None:
+    kind = next((k for k in (".slide", ".element") if body.lstrip().startswith(k)), None)
+    if kind is None:
+        return
+    found = _comment_attributes(body)
+    if found is None or not found[1]:
+        _report(
+            env,
+            line,
+            f"'<!-- {_shortened(' '.join(body.split()), 40)} -->' sets no attribute: write "
+            f'<!-- {kind}: name="value" --> (e.g. class="fragment")',
+        )
+
+
 def _report(env: dict, line: int, message: str, severity: str = "error") -> None:
     env.setdefault(ENV_DIAGNOSTICS, []).append(
         Diagnostic(env.get(ENV_PATH, "<string>"), line, message, severity)
@@ -365,16 +390,31 @@ def _shortened(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def file_start_diagnostics(tokens: list[Token], lines: list[str], shown: str) -> list[Diagnostic]:
+def structure_diagnostics(tokens: list[Token], lines: list[str], shown: str) -> list[Diagnostic]:
     """Front matter opened by `---` and never closed (markdown-it then reads the `---`
-    as a slide separator and the YAML as a slide), and empty slides: a separator
-    with nothing before it since the start of the file, the front matter or the
-    previous separator."""
+    as a slide separator and the YAML as a slide); empty slides: a separator with
+    nothing before it since the start of the file, the front matter or the previous
+    separator; a second `Note:` line in one slide (its `Note:` would vanish)."""
     diagnostics = []
     previous = None  # the last level-0 token: None at the start of the file
+    notes_line = None  # where the current slide's notes start
     for token in tokens:
         if token.level != 0:
             continue
+        if token.type == "slide_notes":
+            if notes_line is not None:
+                diagnostics.append(
+                    Diagnostic(
+                        shown,
+                        token.map[0] + 1,
+                        f"a second '{token.markup}' line in one slide (the notes start on "
+                        f"line {notes_line}): this one's '{token.markup}' is dropped",
+                        "warning",
+                    )
+                )
+            notes_line = notes_line or token.map[0] + 1
+        if token.type == "slide_break":
+            notes_line = None
         if token.type == "slide_break":
             line = token.map[0] + 1
             if previous is None and line == 1 and _looks_like_yaml(lines[1:]):

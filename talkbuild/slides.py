@@ -30,7 +30,7 @@ from .markdown import (
     ENV_PATH,
     ENV_SEPARATORS,
     Separators,
-    file_start_diagnostics,
+    structure_diagnostics,
 )
 
 # The reveal.js themes in node_modules/reveal.js/dist/theme (see assets.py).
@@ -213,7 +213,7 @@ def load_deck(sources: list[Path], md: MarkdownIt) -> tuple[Deck, list[Diagnosti
         tokens = md.parse(text, env)
         lines = text.split("\n")
         diagnostics += unclosed_fences(tokens, lines, shown)
-        diagnostics += file_start_diagnostics(tokens, lines, shown)
+        diagnostics += structure_diagnostics(tokens, lines, shown)
         stacks += split_slides(tokens, source, shown, first_line=1)
     return Deck(meta, stacks, sources), diagnostics
 

@@ -94,3 +94,37 @@ def test_an_indented_element_comment_in_html_applies_to_the_element_before_it():
     out = html('<div>\n   <!-- .element: class="fragment" -->\n<p>x</p>\n</div>\n')
     assert '<div class="fragment">' in out
     assert '<p class="fragment">' not in out
+
+
+# Inputs a quadratic scan would take seconds over (40,000 characters).
+LONG = 40_000
+ADVERSARIAL = [
+    prefix + filler * (LONG // len(filler))
+    for prefix in ("", "{{ a", "{{ a:", "{{ a: x", "<!--", "$\\a", "[", "[1:", "title:")
+    for filler in (" ", "x", "{{", "<!--", "-->", "x ", "1|", "1,", "-")
+]
+
+
+def test_the_syntax_checks_take_linear_time():
+    import time
+
+    from talkbuild.markdown import (
+        PLACEHOLDER,
+        _check_comments,
+        _check_text,
+        _looks_like_yaml,
+        _written_placeholder,
+        parse_fence_info,
+    )
+
+    slowest = 0.0
+    for text in ADVERSARIAL:
+        start = time.perf_counter()
+        list(PLACEHOLDER.finditer(text))
+        parse_fence_info("python " + text)
+        _check_comments(text, 1, {})
+        _check_text(text, 1, {})
+        _written_placeholder(text, 0)
+        _looks_like_yaml([text])
+        slowest = max(slowest, time.perf_counter() - start)
+    assert slowest < 1.0  # linear: milliseconds; quadratic: tens of seconds
