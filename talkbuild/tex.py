@@ -22,15 +22,18 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from markdown_it.token import Token
 
 from .diagnostics import Diagnostic
+
+if TYPE_CHECKING:
+    import subprocess
 
 RENDERER = Path(__file__).with_name("katex_render.js")
 CACHE_FILE = "katex.json"  # in the build's cache folder
@@ -125,6 +128,8 @@ def start(formulas: list[Formula], node_modules: Path, cache: Path | None) -> Ty
         job.diagnostics.append(Diagnostic(first.path, first.line, NODE_MISSING))
         job.request = []
         return job
+    import subprocess  # only builds with new formulas start a process
+
     try:
         job.process = subprocess.Popen(
             [node, str(RENDERER), str(node_modules)],

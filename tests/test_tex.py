@@ -60,7 +60,7 @@ def test_one_node_process_types_every_formula_of_a_build(tmp_path, monkeypatch):
         started.append(args)
         return popen(args, **kwargs)
 
-    monkeypatch.setattr(tex.subprocess, "Popen", counting)
+    monkeypatch.setattr(subprocess, "Popen", counting)
     build_deck(source, tmp_path / "deck", tmp_path / "cache")
     assert len(started) == 1 and started[0][1].endswith("katex_render.js")
     page = (tmp_path / "deck" / "index.html").read_text(encoding="utf-8")
