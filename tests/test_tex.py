@@ -247,3 +247,19 @@ def test_the_speaker_view_shows_the_notes_math(tmp_path):
         assert box and box["width"] > 20 and box["height"] > 10
         assert "katex-html" not in speaker.inner_html(".speaker-controls-notes")
         speaker.close()
+
+
+def test_a_node_that_fails_is_reported_with_its_message(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    node = bin_dir / "node"
+    node.write_text("#!/bin/sh\necho 'SyntaxError: Unexpected token ?' >&2\nexit 1\n")
+    node.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    source = tmp_path / "deck.md"
+    source.write_text("# Math\n\n$a$\n")
+    with pytest.raises(BuildFailed) as failure:
+        build_deck(source, tmp_path / "deck", tmp_path / "cache")
+    assert [d.message for d in failure.value.diagnostics if d.is_error] == [
+        "KaTeX under Node.js failed: SyntaxError: Unexpected token ?"
+    ]
