@@ -10,15 +10,20 @@ HTML) with the front matter and dollar-math plugins, plus a few rules of our own
   reveal.js's line-based splitting does.
 - `slide_notes`: a line starting `Note:` (or `Notes:`, any case) in column 0;
   the rest of the slide is speaker notes.
-- `placeholder`: `{{ script.key:spec }}` in text (see `results.py`).
+- `placeholder`: `{{ script.key:spec }}` in text (see `results.py`); a `{{` that
+  starts no placeholder is kept as written and reported.
+- `syntax_checks` (a core rule, before text_join): what the other rules would
+  silently drop or show as written (comments never closed, `{{` that is no
+  placeholder, `$$` never closed...), and each formula's line for tex.py.
 - `slide_comments` (a core rule, after inline parsing): `<!-- .element: ... -->`
   and `<!-- .slide: ... -->` comments as reveal.js's Markdown plugin applies
   them, TODO/FIXME comments reported as warnings, then every comment removed.
 
 Splitting the token stream into slides is `slides.py`'s job; this module only
 marks where the breaks are. Render rules turn fences into reveal.js code blocks
-(`data-line-numbers`, `data-ln-start-from`) and math into elements holding the
-raw TeX, which the deck typesets with KaTeX in the browser.
+(`data-line-numbers`, `data-ln-start-from`; `fence_diagnostics` checks their info
+strings) and math into elements holding KaTeX's HTML, typeset at build time by
+tex.py (or the TeX itself, when parsed without a build).
 """
 
 from __future__ import annotations
@@ -415,7 +420,6 @@ def structure_diagnostics(tokens: list[Token], lines: list[str], shown: str) -> 
             notes_line = notes_line or token.map[0] + 1
         if token.type == "slide_break":
             notes_line = None
-        if token.type == "slide_break":
             line = token.map[0] + 1
             if previous is None and line == 1 and _looks_like_yaml(lines[1:]):
                 diagnostics.append(
@@ -829,7 +833,7 @@ def parse_fence_info(info: str) -> FenceInfo:
 
 def _parse_highlights(spec: str, parsed: FenceInfo) -> None:
     inner = spec[1:-1]
-    start, colon, steps = inner.rpartition(":") if ":" in inner else ("", "", inner)
+    start, colon, steps = inner.rpartition(":")
     start = start.strip()
 
     def malformed(problem: str) -> None:
