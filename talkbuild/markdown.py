@@ -372,8 +372,9 @@ def _check_comments(html: str, line: int, env: dict) -> None:
 
 
 def _check_attribute_comment(body: str, line: int, env: dict) -> None:
-    kind = next((k for k in (".slide", ".element") if body.lstrip().startswith(k)), None)
-    if kind is None:
+    body = body.lstrip()
+    kind = next((k for k in (".slide", ".element") if body.startswith(k)), None)
+    if kind is None or (kind == ".slide" and body[6:7].isalnum()):  # `.slides` is prose
         return
     found = _comment_attributes(body)
     if found is None or not found[1]:
