@@ -26,6 +26,8 @@ class BuildConfig:
     project: Path = PROJECT  # holds scripts/, figures/ and node_modules/
     # Typeset formulas kept between builds (tex.py); None: <project>/build/.cache.
     cache: Path | None = None
+    # A Node process kept between builds (the live preview's); None: one per build.
+    katex: tex.WarmKatex | None = field(default=None, repr=False)
     # Where {{ name.key }} placeholders find name.json. None: the front matter's
     # `results:` (relative to the Markdown file), else <project>/figures.
     results: Path | None = None
@@ -107,7 +109,9 @@ def render(config: BuildConfig) -> RenderedDeck:
     # Node typesets the math while the images are collected.
     node_modules = config.project / "node_modules"
     formulas = tex.collect(deck.slides)
-    typesetting = tex.start(formulas, node_modules, config.cache or config.project / "build/.cache")
+    typesetting = tex.start(
+        formulas, node_modules, config.cache or config.project / "build/.cache", config.katex
+    )
     diagnostics += external.resolve(deck, config.project, strict=config.strict)
     media, errors = assets.collect_media(deck)
     diagnostics += errors

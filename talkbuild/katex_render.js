@@ -6,6 +6,11 @@
 // response: {"version": "0.19.1", "results": [{"html": "...", "warnings": [...]}
 //                                             | {"error": "...", "position": 7}, ...]}
 //
+//   node katex_render.js NODE_MODULES --lines     (the live preview's warm process)
+//
+// reads one request per line and answers each with one response line, until
+// stdin closes.
+//
 // One process for all formulas: Node's start-up and loading KaTeX cost more than
 // typesetting a whole talk. `mathml` formulas (speaker notes) get MathML only;
 // the others KaTeX's HTML and MathML. A TeX error is a result, not a crash.
@@ -37,10 +42,16 @@ function typeset(formula) {
   }
 }
 
-const chunks = [];
-process.stdin.on("data", (chunk) => chunks.push(chunk));
-process.stdin.on("end", () => {
-  const request = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-  const results = request.formulas.map(typeset);
-  process.stdout.write(JSON.stringify({ version: katex.version, results }));
-});
+function respond(text) {
+  const results = JSON.parse(text).formulas.map(typeset);
+  return JSON.stringify({ version: katex.version, results });
+}
+
+if (process.argv[3] === "--lines") {
+  const lines = require("readline").createInterface({ input: process.stdin });
+  lines.on("line", (line) => process.stdout.write(respond(line) + "\n"));
+} else {
+  const chunks = [];
+  process.stdin.on("data", (chunk) => chunks.push(chunk));
+  process.stdin.on("end", () => process.stdout.write(respond(Buffer.concat(chunks).toString("utf8"))));
+}

@@ -8,11 +8,14 @@ POLL_SECONDS and rebuilds when a file's content changed. Pages are served with
 a small script added to index.html on the way out (the deck on disk has none):
 it long-polls /__livereload and reloads on a new build, returning to the same
 slide, or shows a failed build's `path:line` errors in an overlay, which goes
-away with the next successful build. Ctrl-C stops the server.
+away with the next successful build. One Node process, started with the first
+build that has new math, typesets the formulas of every rebuild (tex.WarmKatex).
+Ctrl-C stops the server.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -30,6 +33,7 @@ from .build import BuildConfig, build
 from .diagnostics import BuildFailed, Diagnostic
 from .output import TEMPLATES
 from .slides import display_path
+from .tex import WarmKatex
 
 HOST = "127.0.0.1"  # never reachable from other machines
 POLL_SECONDS = 0.3  # how often the watcher looks at the inputs
@@ -243,7 +247,9 @@ class LiveServer:
     """The HTTP server and the watcher, each in a thread; `stop()` ends both."""
 
     def __init__(self, config: BuildConfig, port: int = 8000, log=None):
-        self.config = config
+        # One Node process typesets the math of every rebuild (tex.WarmKatex).
+        self.katex = config.katex or WarmKatex(config.project / "node_modules")
+        self.config = config = dataclasses.replace(config, katex=self.katex)
         self.log = log or sys.stderr  # build messages (diagnostics always go to stderr)
         self.builds = BuildState()
         self._stop = threading.Event()
@@ -273,6 +279,7 @@ class LiveServer:
         self.httpd.server_close()
         for thread in self._threads:
             thread.join(timeout=10)
+        self.katex.close()
 
     def rebuild(self) -> None:
         """One normal build; its errors go to the terminal and to the browser."""

@@ -13,7 +13,8 @@ A TeX error is a build error at the formula's own line:
 `slides/talk.md:12: TeX error in '\\frac{a': ...`; KaTeX's "strict" findings
 are warnings. Results are cached in `<project>/build/.cache/katex.json`, keyed
 on the TeX, display mode, output and KaTeX's version (and this renderer), so a
-rebuild whose formulas did not change starts no Node at all.
+rebuild whose formulas did not change starts no Node at all. The live preview
+keeps one Node process for all its rebuilds (`WarmKatex`).
 """
 
 from __future__ import annotations
@@ -96,14 +97,21 @@ class Typesetting:
     results: dict[str, dict]  # key -> {"html", "warnings"} or {"error", "position"}
     diagnostics: list[Diagnostic] = field(default_factory=list)
     process: subprocess.Popen | None = None
+    warm: WarmKatex | None = None  # the live preview's Node process, used instead
     request: list[str] = field(default_factory=list)  # the keys sent to Node, in order
     cache: Path | None = None
     cache_header: dict = field(default_factory=dict)
 
 
-def start(formulas: list[Formula], node_modules: Path, cache: Path | None) -> Typesetting:
-    """Look the formulas up in the cache and start Node on the others (if any)."""
-    job = Typesetting(formulas, {})
+def start(
+    formulas: list[Formula],
+    node_modules: Path,
+    cache: Path | None,
+    warm: WarmKatex | None = None,
+) -> Typesetting:
+    """Look the formulas up in the cache and start Node on the others (if any); with
+    `warm`, finish() hands them to that process instead."""
+    job = Typesetting(formulas, {}, warm=warm)
     katex = node_modules / "katex"
     if not formulas or not (katex / "package.json").is_file():
         return job  # no math, or no KaTeX: assets.py reports that one
@@ -128,6 +136,8 @@ def start(formulas: list[Formula], node_modules: Path, cache: Path | None) -> Ty
         job.diagnostics.append(Diagnostic(first.path, first.line, NODE_MISSING))
         job.request = []
         return job
+    if warm is not None:
+        return job
     import subprocess  # only builds with new formulas start a process
 
     try:
@@ -149,22 +159,25 @@ def start(formulas: list[Formula], node_modules: Path, cache: Path | None) -> Ty
 def finish(job: Typesetting) -> list[Diagnostic]:
     """Wait for Node, give every formula token its HTML, report TeX errors and warnings."""
     diagnostics = job.diagnostics
-    if job.process is not None:
-        request = [
-            {"tex": key[2:], "display": key[0] == "D", "mathml": key[1] == "M"}
-            for key in job.request
-        ]
-        stdout, stderr = job.process.communicate(json.dumps({"formulas": request}).encode())
-        try:
-            results = json.loads(stdout)["results"] if job.process.returncode == 0 else None
-        except (ValueError, KeyError):
-            results = None
-        if results is None or len(results) != len(job.request):
+    if job.request:
+        request = json.dumps(
+            {
+                "formulas": [
+                    {"tex": key[2:], "display": key[0] == "D", "mathml": key[1] == "M"}
+                    for key in job.request
+                ]
+            }
+        )
+        if job.warm is not None:
+            results, failure = job.warm.typeset(request)
+        else:
+            results, failure = _one_shot(job.process, request)
+        if results is not None and len(results) != len(job.request):
+            results, failure = None, "it answered for a different number of formulas"
+        if results is None:
             first = job.formulas[0]
-            lines = stderr.decode("utf-8", "replace").strip().splitlines()
-            detail = "; ".join(lines[-3:]) or f"exit status {job.process.returncode}"
             diagnostics.append(
-                Diagnostic(first.path, first.line, f"KaTeX under Node.js failed: {detail}")
+                Diagnostic(first.path, first.line, f"KaTeX under Node.js failed: {failure}")
             )
             return diagnostics
         job.results.update(zip(job.request, results))
@@ -198,6 +211,109 @@ def finish(job: Typesetting) -> list[Diagnostic]:
                 )
             )
     return diagnostics
+
+
+def _one_shot(process: subprocess.Popen, request: str) -> tuple[list | None, str]:
+    """(results, "") from the build's own Node process, or (None, why not)."""
+    stdout, stderr = process.communicate(request.encode())
+    return _results(stdout, stderr, process.returncode)
+
+
+def _results(stdout: bytes, stderr: bytes, status: int | None) -> tuple[list | None, str]:
+    try:
+        if status in (0, None):
+            return json.loads(stdout)["results"], ""
+    except (ValueError, KeyError, TypeError):
+        pass
+    lines = stderr.decode("utf-8", "replace").strip().splitlines()
+    return None, "; ".join(lines[-3:]) or f"exit status {status}"
+
+
+class WarmKatex:
+    """One Node process kept for the live preview's builds (`katex_render.js --lines`:
+    a request per line, a response per line), so that editing a formula does not pay
+    for Node's start-up. Started on first use, again if it died; `close()` ends it.
+    Builds run one at a time; the lock makes sure of it."""
+
+    def __init__(self, node_modules: Path):
+        self.node_modules = node_modules
+        self._process: subprocess.Popen | None = None
+        self._stderr = None  # a temporary file: a pipe nobody reads could fill up
+        import threading  # the live preview has it already; a build does not need it
+
+        self._lock = threading.Lock()
+
+    def typeset(self, request: str) -> tuple[list | None, str]:
+        with self._lock:
+            for _ in range(2):  # a process that died is started once more
+                process = self._running()
+                if isinstance(process, str):
+                    return None, process
+                try:
+                    process.stdin.write(request.encode() + b"\n")
+                    process.stdin.flush()
+                    line = process.stdout.readline()
+                except OSError:
+                    line = b""
+                if line:
+                    return _results(line, b"", None)
+                process.wait()
+                self._stderr.seek(0)
+                failure = _results(b"", self._stderr.read(), process.returncode)
+                self._discard()
+            return failure
+
+    def _discard(self) -> None:
+        """Forget the process (it has ended), closing our ends of its pipes."""
+        for pipe in (self._process.stdin, self._process.stdout):
+            try:
+                pipe.close()
+            except OSError:  # a broken pipe to a process that died
+                pass
+        self._process = None
+
+    def _running(self) -> subprocess.Popen | str:
+        import subprocess
+
+        if self._process is not None:
+            if self._process.poll() is None:
+                return self._process
+            self._discard()
+        node = shutil.which("node")
+        if node is None:
+            return NODE_MISSING
+        if self._stderr is not None:
+            self._stderr.close()
+        self._stderr = tempfile.TemporaryFile()
+        try:
+            self._process = subprocess.Popen(
+                [node, str(RENDERER), str(self.node_modules), "--lines"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+            )
+        except OSError as error:
+            return f"cannot start Node.js ({node}): {error}"
+        return self._process
+
+    def close(self) -> None:
+        with self._lock:
+            if self._process is not None:
+                import subprocess
+
+                try:
+                    self._process.stdin.close()  # katex_render.js ends with its input
+                except OSError:
+                    pass
+                try:
+                    self._process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    self._process.kill()
+                    self._process.wait()
+                self._discard()
+            if self._stderr is not None:
+                self._stderr.close()
+                self._stderr = None
 
 
 def _shown(tex: str) -> str:

@@ -22,6 +22,7 @@ from deck_fixtures import FIXTURES
 
 from talkbuild.build import BuildConfig
 from talkbuild.serve import LiveServer
+from talkbuild.slides import display_path
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -176,3 +177,35 @@ def test_a_tex_error_shows_in_the_overlay(page, deck):
         timeout=WAIT_MS,
     )
     assert page.evaluate("window.beforeEdit") is True  # the last good deck stays
+
+
+def test_rebuilds_typeset_their_math_in_one_warm_node_process(deck, tmp_path, monkeypatch):
+    started = []
+    popen = subprocess.Popen
+
+    def counting(args, **kwargs):
+        started.append(args)
+        return popen(args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", counting)
+    config = BuildConfig(source=deck, output=tmp_path / "out", figures=False, cache=tmp_path)
+    server = LiveServer(config, port=0)
+    try:
+        for n in range(3):  # each build brings a formula the cache has not seen
+            deck.write_text(deck.read_text(encoding="utf-8") + f"\n$x_{{{n}}}$\n")
+            server.rebuild()
+            assert server.builds.errors == []
+        page = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+        assert page.count('<span class="katex">') == 3 + 3
+        line = len(deck.read_text(encoding="utf-8").splitlines()) + 2
+        deck.write_text(deck.read_text(encoding="utf-8") + "\n$\\frac{a$\n")
+        server.rebuild()
+        assert [e for e in server.builds.errors if "TeX error" in e] == [
+            f"{display_path(deck)}:{line}: TeX error in '\\frac{{a': Unexpected end of input "
+            "in a macro argument, expected '}' at end of input"
+        ]
+    finally:
+        server.stop()
+    assert [args for args in started if "katex_render.js" in str(args)] == [started[0]]
+    assert started[0][-1] == "--lines"
+    assert server.katex._process is None  # stopped with the server

@@ -263,3 +263,20 @@ def test_a_node_that_fails_is_reported_with_its_message(tmp_path, monkeypatch):
     assert [d.message for d in failure.value.diagnostics if d.is_error] == [
         "KaTeX under Node.js failed: SyntaxError: Unexpected token ?"
     ]
+
+
+def test_the_warm_process_answers_each_request_and_is_restarted_when_it_died():
+    warm = tex.WarmKatex(ROOT / "node_modules")
+    request = json.dumps({"formulas": [{"tex": "a", "display": False, "mathml": False}]})
+    try:
+        results, failure = warm.typeset(request)
+        assert failure == "" and 'class="katex"' in results[0]["html"]
+        first = warm._process
+        first.kill()
+        first.wait()
+        results, failure = warm.typeset(request)
+        assert failure == "" and 'class="katex"' in results[0]["html"]
+        assert warm._process is not first
+    finally:
+        warm.close()
+    assert warm._process is None
