@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -72,7 +73,7 @@ def framework(
     deck: Deck,
     uses_code: bool,
     uses_math: bool,
-    math_html: list[str] = (),
+    math_html: Sequence[str] = (),
 ) -> tuple[Framework | None, list[Diagnostic]]:
     """The reveal.js and KaTeX files this deck uses; `math_html` is the slides' typeset
     math, which decides the KaTeX fonts the deck needs."""
@@ -129,7 +130,7 @@ def framework(
         plugins.append("RevealHighlight")
     if uses_math:
         css = (katex / "katex.min.css").read_text(encoding="utf-8")
-        used = used_fonts(css, list(math_html))
+        used = used_fonts(css, math_html)
         css = KATEX_FONT_FACE.sub(lambda face: face.group(0) if _font(face) in used else "", css)
         css = KATEX_FALLBACK_FONT.sub("", css)
         fonts = sorted(set(KATEX_FONT_URL.findall(css)))

@@ -25,6 +25,7 @@ import re
 import shutil
 import tempfile
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -365,7 +366,7 @@ def typeset(formulas: list[Formula], node_modules: Path, cache: Path | None) -> 
 # --- Fonts -------------------------------------------------------------------------
 
 
-def used_fonts(css: str, html: list[str]) -> set[str]:
+def used_fonts(css: str, html: Iterable[str]) -> set[str]:
     """The KaTeX font files (`KaTeX_Main-Regular`...) that HTML typeset by KaTeX uses.
 
     Read from the stylesheet: every rule whose classes all occur in the HTML
