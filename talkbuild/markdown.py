@@ -281,6 +281,7 @@ def _syntax_checks(state: StateCore) -> None:
         line0 = token.map[0] + 1 if token.map else 1
         if token.type == "html_block":
             _check_comments(token.content, line0, env)
+            _check_html_math(token.content, line0, env)
         elif token.type == "math_block":
             token.meta["line"] = line0
         elif token.type == "inline" and token.children:
@@ -369,6 +370,23 @@ def _check_comments(html: str, line: int, env: dict) -> None:
             if end < 0:
                 return
         start = html.find("<!--", end + 3)
+
+
+def _check_html_math(html: str, line: int, env: dict) -> None:
+    """TeX in a raw HTML block is not parsed as Markdown, so not typeset."""
+    at = html.find("$")
+    while at >= 0:
+        following = html[at + 1 : at + 3]
+        if following.startswith("$") or (following[:1] == "\\" and following[1:].isalpha()):
+            _report(
+                env,
+                line + html.count("\n", 0, at),
+                "math in a raw HTML block is not typeset (Markdown, math included, "
+                "starts again after a blank line)",
+                "warning",
+            )
+            return
+        at = html.find("$", at + 1)
 
 
 def _check_attribute_comment(body: str, line: int, env: dict) -> None:

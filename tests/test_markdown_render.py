@@ -101,7 +101,7 @@ LONG = 40_000
 ADVERSARIAL = [
     prefix + filler * (LONG // len(filler))
     for prefix in ("", "{{ a", "{{ a:", "{{ a: x", "<!--", "$\\a", "[", "[1:", "title:")
-    for filler in (" ", "x", "{{", "<!--", "-->", "x ", "1|", "1,", "-")
+    for filler in (" ", "x", "{{", "<!--", "-->", "x ", "1|", "1,", "-", "$ ", "$\\ ")
 ]
 
 
@@ -111,6 +111,7 @@ def test_the_syntax_checks_take_linear_time():
     from talkbuild.markdown import (
         PLACEHOLDER,
         _check_comments,
+        _check_html_math,
         _check_text,
         _looks_like_yaml,
         _written_placeholder,
@@ -123,6 +124,7 @@ def test_the_syntax_checks_take_linear_time():
         list(PLACEHOLDER.finditer(text))
         parse_fence_info("python " + text)
         _check_comments(text, 1, {})
+        _check_html_math(text, 1, {})
         _check_text(text, 1, {})
         _written_placeholder(text, 0)
         _looks_like_yaml([text])
