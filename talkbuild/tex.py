@@ -85,7 +85,7 @@ def collect(slides) -> list[Formula]:
 
 
 def _line(math: Token, block: Token) -> int:
-    if "line" in math.meta:  # markdown.py's math_lines rule
+    if "line" in math.meta:  # set by markdown.py's syntax_checks rule
         return math.meta["line"]
     return block.map[0] + 1 if block.map else 1
 
@@ -332,7 +332,15 @@ def _load_cache(path: Path | None, header: dict) -> dict[str, dict]:
     if not isinstance(data, dict) or any(data.get(k) != v for k, v in header.items()):
         return {}
     formulas = data.get("formulas")
-    return formulas if isinstance(formulas, dict) else {}
+    if not isinstance(formulas, dict):
+        return {}
+    return {  # what a damaged file holds besides typeset formulas is typeset again
+        key: result
+        for key, result in formulas.items()
+        if isinstance(result, dict)
+        and isinstance(result.get("html"), str)
+        and all(isinstance(w, str) for w in result.get("warnings", []))
+    }
 
 
 def _save_cache(job: Typesetting) -> None:

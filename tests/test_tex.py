@@ -141,12 +141,25 @@ def test_the_cache_keeps_only_the_last_build_s_formulas_and_no_errors(tmp_path):
     assert sorted(formulas) == ["IHa", "IHc"]
 
 
-def test_a_broken_cache_file_is_ignored(tmp_path):
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: "{not json",
+        lambda data: json.dumps({**data, "formulas": ["IHa"]}),
+        lambda data: json.dumps({**data, "formulas": {key: "html" for key in data["formulas"]}}),
+        lambda data: json.dumps(
+            {**data, "formulas": {key: {"html": 1} for key in data["formulas"]}}
+        ),
+    ],
+)
+def test_a_damaged_cache_file_is_typeset_again(tmp_path, damage):
     cache = tmp_path / "cache"
-    cache.mkdir()
-    (cache / tex.CACHE_FILE).write_text("{not json", encoding="utf-8")
-    build_deck(DECK, tmp_path / "deck", cache)
-    assert "katex-html" in (tmp_path / "deck" / "index.html").read_text(encoding="utf-8")
+    build_deck(DECK, tmp_path / "first", cache)
+    data = json.loads((cache / tex.CACHE_FILE).read_text(encoding="utf-8"))
+    (cache / tex.CACHE_FILE).write_text(damage(data), encoding="utf-8")
+    build_deck(DECK, tmp_path / "second", cache)
+    first = (tmp_path / "first" / "index.html").read_bytes()
+    assert (tmp_path / "second" / "index.html").read_bytes() == first
 
 
 @pytest.mark.parametrize(
