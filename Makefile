@@ -52,6 +52,12 @@ pdf: deck $(CHROMIUM)
 pptx: deck $(CHROMIUM)
 	$(PY) -m talkbuild.powerpoint $(PPTX_OPTIONS)
 
+# Regenerate every figure from nothing in a scratch copy and compare the numbers
+# the deck shows with figures/ (see README: Reproducibility). About 2 minutes.
+.PHONY: reproduce
+reproduce: $(PY_STAMP)
+	$(PY) -m talkbuild.reproduce
+
 setup: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM)
 
 $(PY_STAMP): pyproject.toml
