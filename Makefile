@@ -53,7 +53,8 @@ pptx: deck $(CHROMIUM)
 	$(PY) -m talkbuild.powerpoint $(PPTX_OPTIONS)
 
 # Regenerate every figure from nothing in a scratch copy and compare the numbers
-# the deck shows with figures/ (see README: Reproducibility). About 2 minutes.
+# the deck shows with figures/ (see README: Reproducibility); as long as a cold
+# regeneration of every figure.
 .PHONY: reproduce
 reproduce: $(PY_STAMP)
 	$(PY) -m talkbuild.reproduce
