@@ -45,6 +45,20 @@ test: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM) $(PDFTOTEXT)
 pdf: deck $(CHROMIUM)
 	$(PY) -m talkbuild.pdf $(PDF_OPTIONS)
 
+# The deck as PowerPoint, build/deck.pptx: each slide a 1920x1080 picture, the
+# speaker notes as text (see README: PowerPoint). PPTX_OPTIONS=--fragments gives
+# every fragment step a slide of its own.
+.PHONY: pptx
+pptx: deck $(CHROMIUM)
+	$(PY) -m talkbuild.powerpoint $(PPTX_OPTIONS)
+
+# Regenerate every figure from nothing in a scratch copy and compare the numbers
+# the deck shows with figures/ (see README: Reproducibility); as long as a cold
+# regeneration of every figure.
+.PHONY: reproduce
+reproduce: $(PY_STAMP)
+	$(PY) -m talkbuild.reproduce
+
 setup: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM)
 
 $(PY_STAMP): pyproject.toml
