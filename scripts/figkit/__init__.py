@@ -177,7 +177,7 @@ def record_provenance(kind: str, path: Path) -> None:
     record["parameters"], record["seeds"] = _parameters(frame.f_globals)
     call = _call_at(tree, frame.f_lineno, "save_figure" if kind == "figure" else "save_results")
     where = _saved_at(tree, call, frame)
-    relative_output = Path(path).resolve().relative_to(FIGURES).as_posix()
+    relative_output = Path(path).resolve().relative_to(FIGURES.resolve()).as_posix()
     if kind == "figure":
         drawn = call.args[0] if call is not None and call.args else None
         function = _called_function(tree, drawn)
