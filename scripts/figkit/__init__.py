@@ -186,7 +186,8 @@ def record_provenance(kind: str, path: Path) -> None:
         record["figures"][relative_output] = where
     else:
         data = call.args[1] if call is not None and len(call.args) > 1 else None
-        where["keys"] = _dict_entries(tree, data) if isinstance(data, ast.Dict) else {}
+        scope = _enclosing_function(tree, call)
+        where["keys"] = _dict_entries(tree, data, scope) if isinstance(data, ast.Dict) else {}
         record["results"][relative_output] = where
     out = PROVENANCE / f"{name}.json"
     text = json.dumps(record, indent=1, sort_keys=True) + "\n"
@@ -238,16 +239,42 @@ def _saved_at(tree: ast.Module, call: ast.Call | None, frame) -> dict:
     return where
 
 
+def _enclosing_function(tree: ast.Module, call: ast.Call):
+    """The innermost function definition holding the call (None at module level)."""
+    found = None
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and (
+            node.lineno <= call.lineno <= node.end_lineno
+        ):
+            if found is None or node.lineno >= found.lineno:
+                found = node
+    return found
+
+
 def _lines(node) -> list[int]:
     first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
     return [first, node.end_lineno]
 
 
-def _called_function(tree: ast.Module, node) -> dict | None:
+def _called_function(tree: ast.Module, node, scope=None) -> dict | None:
     """{"name", "lines"} of the script's function when `node` calls one (`f(x)`,
-    `f(x)["key"]`), else None."""
+    `f(x)["key"]`, or a variable last assigned such a call in `scope`), else None."""
     while isinstance(node, ast.Subscript):
         node = node.value
+    if isinstance(node, ast.Name) and scope is not None:
+        assigned = [
+            statement.value
+            for statement in ast.walk(scope)
+            if isinstance(statement, ast.Assign)
+            and statement.lineno < node.lineno
+            and any(
+                isinstance(target, ast.Name) and target.id == node.id
+                for target in statement.targets
+            )
+        ]
+        node = max(assigned, key=lambda value: value.lineno, default=None)
+        while isinstance(node, ast.Subscript):
+            node = node.value
     if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
         return None
     for definition in tree.body:
@@ -258,8 +285,9 @@ def _called_function(tree: ast.Module, node) -> dict | None:
     return None
 
 
-def _dict_entries(tree: ast.Module, node: ast.Dict, prefix: str = "") -> dict:
-    """Dotted key -> {"lines", "computed_by"?} for every entry of a dict literal."""
+def _dict_entries(tree: ast.Module, node: ast.Dict, scope=None, prefix: str = "") -> dict:
+    """Dotted key -> {"lines", "computed_by"?} for every entry of a dict literal
+    (`scope`: the function holding it, where its variables are assigned)."""
     entries = {}
     for key, value in zip(node.keys, node.values):
         if key is None:
@@ -271,12 +299,12 @@ def _dict_entries(tree: ast.Module, node: ast.Dict, prefix: str = "") -> dict:
         else:
             continue
         entry = {"lines": [first, value.end_lineno]}
-        function = _called_function(tree, value)
+        function = _called_function(tree, value, scope)
         if function is not None:
             entry["computed_by"] = function
         entries[dotted] = entry
         if isinstance(value, ast.Dict) and key is not None:
-            entries.update(_dict_entries(tree, value, f"{dotted}."))
+            entries.update(_dict_entries(tree, value, scope, f"{dotted}."))
     return entries
 
 
