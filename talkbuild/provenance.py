@@ -269,6 +269,11 @@ def collect(
         if repository and commit and entry["lines"]:
             first, last = entry["lines"]
             entry["url"] = f"{repository}/blob/{commit}/{script['file']}#L{first}-L{last}"
+            if entry.get("region"):
+                first, last = entry["region"]["lines"]
+                entry["region"]["url"] = (
+                    f"{repository}/blob/{commit}/{script['file']}#L{first}-L{last}"
+                )
     return {
         "repository": repository,
         "commit": commit,

@@ -5,6 +5,7 @@ The fixture script tests/fixtures/provenance/scripts/demo.py runs in this proces
 with figkit writing to a temporary folder, as the figure pipeline would run it.
 """
 
+import html
 import json
 import re
 import runpy
@@ -18,6 +19,8 @@ import figkit
 import figkit.plot
 from talkbuild import provenance
 from talkbuild.build import PROJECT, BuildConfig, render
+from talkbuild.markdown import PLACEHOLDER
+from talkbuild.results import Results
 
 DEMO = FIXTURES / "provenance" / "scripts" / "demo.py"
 DEMO_FILE = DEMO.relative_to(PROJECT).as_posix()
@@ -204,3 +207,26 @@ def test_read_stamps_gives_inputs_and_duration_and_nothing_when_missing(tmp_path
         '{"format": 1, "scripts": {"x": {"key": "k", "duration": 2.0, "outputs": {}}}}'
     )
     assert provenance.read_stamps(tmp_path) == {"x": {"inputs": "k", "duration": 2.0}}
+
+
+def test_every_figure_and_number_of_the_talk_has_its_source(regenerated_figures):
+    """The bar: each figure and each placeholder of the talk has an entry naming an
+    existing script and a line range inside it, and each value is what the slide shows."""
+    talk = (PROJECT / "slides" / "talk.md").read_text(encoding="utf-8")
+    figures = re.findall(r"\]\(\.\./figures/([^)]+)\)", talk)
+    placeholders = [m.group(1) for m in re.finditer(PLACEHOLDER, talk)]
+    rendered = render(BuildConfig(source=PROJECT / "slides", figures=False))
+    data = json.loads(next(a.data for a in rendered.assets if a.dest == "provenance.json"))
+    entries = data["entries"]
+    assert sorted(e["source"] for e in entries if e["kind"] == "figure") == sorted(figures)
+    assert sorted(e["source"] for e in entries if e["kind"] == "number") == sorted(placeholders)
+    results = Results(regenerated_figures)
+    for entry in entries:
+        script = PROJECT / entry["file"]
+        length = len(script.read_text(encoding="utf-8").splitlines())
+        first, last = entry["lines"]
+        assert 1 <= first <= last <= length, entry
+        if entry["kind"] == "number":
+            assert entry["value"] == results.lookup(entry["source"])
+            assert entry["shown"] == results.value(entry["source"], entry["spec"])
+            assert html.escape(entry["shown"], quote=False) in rendered.page, entry

@@ -75,7 +75,10 @@
         item += ", computed by " + escape(entry.computed_by.name) + " (" + lines(entry.computed_by.lines) + ")";
       }
       if (entry.region) {
-        item += "; shown: region <code>" + escape(entry.region.name || "(whole file)") + "</code> (" + lines(entry.region.lines) + ")";
+        var region = "region <code>" + escape(entry.region.name || "(whole file)") + "</code> (" + lines(entry.region.lines) + ")";
+        item += "; the slide shows " + (entry.region.url
+          ? '<a href="' + escape(entry.region.url) + '" target="_blank" rel="noopener">' + region + "</a>"
+          : region);
       }
       items.push(item + "</li>");
     });
@@ -89,7 +92,10 @@
       var text = '<li class="talk-provenance-script"><code>' + escape(script.file || name) + "</code>: " + facts.join(", ");
       if (seeds) text += "<br>seeds: " + seeds;
       var parameters = pairs(script.parameters);
-      if (parameters) text += "<br>parameters: " + parameters;
+      if (parameters) {
+        text += "<details><summary>parameters (" + Object.keys(script.parameters).length +
+          ")</summary>" + parameters + "</details>";
+      }
       return text + "</li>";
     });
     return '<ul class="talk-provenance-list">' + items.join("") + "</ul>" +
