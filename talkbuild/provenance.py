@@ -78,17 +78,21 @@ class Quote:
 
 @dataclass
 class Sources:
-    """The figkit provenance files of the folders the deck's figures and results are in."""
+    """The figkit provenance files of the folders the deck's figures and results are
+    in, indexed by figure file and by results file name; each folder read once."""
 
     project: Path
     folders: dict[Path, dict[str, dict]] = field(default_factory=dict)  # folder -> name -> file
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    _figures: dict[Path, tuple] = field(default_factory=dict)  # figure file -> (name, file, record)
+    _results: dict[tuple[Path, str], tuple] = field(default_factory=dict)  # (folder, x.json) -> ...
+    _lines: dict[Path, list[str]] = field(default_factory=dict)  # script -> its lines
 
     def scripts(self, folder: Path) -> dict[str, dict]:
-        folder = folder.resolve()
         if folder not in self.folders:
+            resolved = folder.resolve()
             found = {}
-            for path in sorted((folder / SIDECARS).glob("*.json")):
+            for path in sorted((resolved / SIDECARS).glob("*.json")):
                 try:
                     found[path.stem] = json.loads(path.read_text(encoding="utf-8"))
                 except (OSError, ValueError) as error:
@@ -96,25 +100,32 @@ class Sources:
                         Diagnostic(display_path(path), None, f"cannot read: {error}", "warning")
                     )
             self.folders[folder] = found
+            for name, record in found.items():
+                for relative, saved in record.get("figures", {}).items():
+                    self._figures.setdefault(resolved / relative, (name, record, saved))
+                for file_name, saved in record.get("results", {}).items():
+                    self._results.setdefault((folder, file_name), (name, record, saved))
         return self.folders[folder]
 
     def figure(self, path: Path) -> tuple[str, dict, dict] | None:
-        """(script name, its provenance file, the figure's record) for an image file."""
-        path = path.resolve()
+        """(script name, its provenance file, the figure's record) for an image file:
+        figkit's files in the image's folder or one of the two above it."""
         for folder in (path.parent, *path.parents[1:3]):
-            for name, record in self.scripts(folder).items():
-                relative = path.relative_to(folder).as_posix()
-                if relative in record.get("figures", {}):
-                    return name, record, record["figures"][relative]
-        return None
+            self.scripts(folder)
+        return self._figures.get(path)
 
     def results(self, folder: Path, name: str) -> tuple[str, dict, dict] | None:
         """(script name, its provenance file, the results file's record) for name.json."""
-        for script, record in self.scripts(folder).items():
-            saved = record.get("results", {}).get(f"{name}.json")
-            if saved is not None:
-                return script, record, saved
-        return None
+        self.scripts(folder)
+        return self._results.get((folder, f"{name}.json"))
+
+    def lines(self, script: Path) -> list[str]:
+        if script not in self._lines:
+            try:
+                self._lines[script] = script.read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError):
+                self._lines[script] = []
+        return self._lines[script]
 
 
 def quotes(deck: Deck) -> dict[int, list[Quote]]:
@@ -187,7 +198,7 @@ def collect(
                             "name"
                         ),
                         "saved_at": saved.get("call"),
-                        **_region(record, shown_regions, project),
+                        **_region(record, shown_regions, sources),
                     }
                 )
             for quote in quoted.get(id(slide), []):
@@ -217,7 +228,7 @@ def collect(
                         "lines": entry.get("lines"),
                         "computed_by": entry.get("computed_by"),
                         "saved_at": saved.get("call"),
-                        **_region(record, shown_regions, project),
+                        **_region(record, shown_regions, sources),
                     }
                 )
             _wrap_values(slide, results, sources)
@@ -325,13 +336,15 @@ def _regions(slide: Slide) -> list[tuple[Path, str]]:
     return found
 
 
-def _region(record: dict, shown: list[tuple[Path, str]], project: Path) -> dict:
+def _region(record: dict, shown: list[tuple[Path, str]], sources: Sources) -> dict:
     """{"region": {"name", "lines"}} when the slide shows code of the record's script."""
-    script = (project / record["script"]).resolve()
+    if not shown:
+        return {}
+    script = (sources.project / record["script"]).resolve()
     for path, name in shown:
         if path != script:
             continue
-        lines = _region_lines(script, name)
+        lines = _region_lines(sources.lines(script), name)
         if lines:
             return {"region": {"name": name or None, "lines": lines}}
     return {}
@@ -340,13 +353,10 @@ def _region(record: dict, shown: list[tuple[Path, str]], project: Path) -> dict:
 REGION_LINE = re.compile(r"^\s*#\s*(region|endregion)\b[ \t]*(\S*)")
 
 
-def _region_lines(script: Path, name: str) -> list[int] | None:
-    try:
-        lines = script.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return None
+def _region_lines(lines: list[str], name: str) -> list[int] | None:
+    """The lines of `# region NAME` to `# endregion NAME` (all lines for no name)."""
     if not name:
-        return [1, len(lines)]
+        return [1, len(lines)] if lines else None
     start = end = None
     for number, text in enumerate(lines, 1):
         match = REGION_LINE.match(text)
@@ -373,17 +383,11 @@ def _key_lines(saved: dict, key: str) -> dict:
 
 
 def _git(project: Path, files: list[str]) -> tuple[str | None, set[str]]:
-    """The commit the project is at, and which of the files differ from it."""
+    """The commit the project is at, and which of the files differ from it (one
+    `git status`; no commit outside a git work tree)."""
     try:
-        head = subprocess.run(
-            ["git", "-C", str(project), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
         status = subprocess.run(
-            ["git", "-C", str(project), "status", "--porcelain", "--", *files],
+            ["git", "-C", str(project), "status", "--porcelain=v2", "--branch", "--", *files],
             capture_output=True,
             text=True,
             check=True,
@@ -391,7 +395,13 @@ def _git(project: Path, files: list[str]) -> tuple[str | None, set[str]]:
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return None, set()
-    return head or None, {line[3:].strip() for line in status.splitlines() if line[3:].strip()}
+    head, modified = None, set()
+    for line in status.splitlines():
+        if line.startswith("# branch.oid "):
+            head = line.split()[2]
+        elif line and not line.startswith("#"):
+            modified.add(line.split("\t")[0].split(" ")[-1])  # a rename: "new\told"
+    return (head if head and head != "(initial)" else None), modified
 
 
 def _wrap_values(slide: Slide, results: Results, sources: Sources) -> None:

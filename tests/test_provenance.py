@@ -230,3 +230,20 @@ def test_every_figure_and_number_of_the_talk_has_its_source(regenerated_figures)
             assert entry["value"] == results.lookup(entry["source"])
             assert entry["shown"] == results.value(entry["source"], entry["spec"])
             assert html.escape(entry["shown"], quote=False) in rendered.page, entry
+
+
+def test_git_gives_the_commit_and_the_files_changed_since(tmp_path):
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "a.py").write_text("a = 1\n")
+    (tmp_path / "b.py").write_text("b = 1\n")
+    git("add", "a.py", "b.py")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "one")
+    (tmp_path / "b.py").write_text("b = 2\n")
+    head = subprocess.run(
+        ["git", "-C", str(tmp_path), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    assert provenance._git(tmp_path, ["a.py", "b.py"]) == (head, {"b.py"})
+    assert provenance._git(tmp_path / "not-a-repository", ["a.py"]) == (None, set())
