@@ -184,7 +184,7 @@ def collect(
                     continue
                 script, record, saved = found
                 scripts.setdefault(script, record)
-                lines = (saved.get("drawn_by") or saved.get("function") or {}).get("lines")
+                drawn = saved.get("drawn_by") or saved.get("function") or {}
                 entries.append(
                     {
                         **where,
@@ -193,10 +193,8 @@ def collect(
                         "at": f"{slide.path}:{line}",
                         "source": path.name,
                         "script": script,
-                        "lines": lines or saved.get("call"),
-                        "function": (saved.get("drawn_by") or saved.get("function") or {}).get(
-                            "name"
-                        ),
+                        "lines": drawn.get("lines") or saved.get("call"),
+                        "function": drawn.get("name"),
                         "saved_at": saved.get("call"),
                         **_region(record, shown_regions, sources),
                     }
