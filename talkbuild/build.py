@@ -13,7 +13,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from . import assets, external, markdown, onefile, output, results, slides, tex
+from . import (
+    assets,
+    external,
+    markdown,
+    onefile,
+    output,
+    pacing,
+    provenance,
+    results,
+    slides,
+    tex,
+)
 from .diagnostics import BuildFailed, Diagnostic
 
 PROJECT = Path(__file__).resolve().parent.parent  # the repository: build.py, talkbuild/
@@ -54,6 +65,8 @@ class RenderedDeck:
     page: str  # index.html
     assets: list[assets.Asset]  # every other file of the deck folder
     diagnostics: list[Diagnostic]  # errors and warnings
+    # Each slide's estimated time, when the front matter asks for pacing (pacing.py).
+    timing: pacing.Pacing | None = None
 
 
 def build(config: BuildConfig) -> BuildReport:
@@ -100,6 +113,7 @@ def render(config: BuildConfig) -> RenderedDeck:
 
     results_folder = config.results or deck.meta.results or config.project / "figures"
     found = results.Results(results_folder)
+    quoted = provenance.quotes(deck)  # the placeholders as written, before they are filled
     for slide in deck.slides:
         for part in (slide.tokens, slide.notes):
             diagnostics += results.resolve_includes(part, slide.source.parent, slide.path)
@@ -113,6 +127,8 @@ def render(config: BuildConfig) -> RenderedDeck:
         formulas, node_modules, config.cache or config.project / "build/.cache", config.katex
     )
     diagnostics += external.resolve(deck, config.project, strict=config.strict)
+    sources, errors = provenance.collect(deck, quoted, found, config.project)
+    diagnostics += errors
     media, errors = assets.collect_media(deck)
     diagnostics += errors
     diagnostics += tex.finish(typesetting)
@@ -120,6 +136,8 @@ def render(config: BuildConfig) -> RenderedDeck:
     for slide in deck.slides:
         slide.html = markdown.render(md, slide.tokens)
         slide.notes_html = markdown.render(md, slide.notes) if slide.notes else ""
+    timing, errors = pacing.apply(deck)  # data-timing and totalTime, from the notes
+    diagnostics += errors
     uses_code, uses_math = assets.uses(deck)
     framework, errors = assets.framework(
         node_modules,
@@ -130,9 +148,11 @@ def render(config: BuildConfig) -> RenderedDeck:
     )
     diagnostics += errors
     if framework is None:
-        return RenderedDeck(deck, "", [], diagnostics)
+        return RenderedDeck(deck, "", [], diagnostics, timing)
+    if sources is not None:
+        framework = provenance.framework(framework, sources)
     page = output.render_page(deck, framework)
-    return RenderedDeck(deck, page, framework.assets + media, diagnostics)
+    return RenderedDeck(deck, page, framework.assets + media, diagnostics, timing)
 
 
 def regenerate_figures(config: BuildConfig) -> list[Diagnostic]:

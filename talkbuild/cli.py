@@ -3,6 +3,7 @@
     python build.py [PATH] [-o OUTDIR] [--force] [--no-figures] [--strict]
     python build.py [PATH] --self-contained [-o FILE.html] ...
     python build.py [PATH] --serve [--port 8000] ...   (live preview: talkbuild/serve.py)
+    python build.py [PATH] --timing   (each slide's estimated time: talkbuild/pacing.py)
 
 Exit status: 0 when the deck was written (warnings may be printed), 1 when there
 were errors (the previous deck is left as it was), 2 for bad options.
@@ -14,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .build import PROJECT, BuildConfig, build
+from .build import PROJECT, BuildConfig, build, render
 from .diagnostics import BuildFailed, Diagnostic
 from .slides import display_path
 
@@ -68,6 +69,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="the port for --serve (default: 8000; 0: any free port)",
     )
     parser.add_argument(
+        "--timing",
+        action="store_true",
+        help="print each slide's estimated time from its notes, and the total "
+        "against the front matter's duration; writes nothing",
+    )
+    parser.add_argument(
         "--results",
         type=Path,
         metavar="DIR",
@@ -89,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         strict=args.strict,
         progress=sys.stderr,
     )
+    if args.timing:
+        return timing(config)
     if args.serve:
         from .serve import serve  # the HTTP server is only needed here
 
@@ -106,6 +115,18 @@ def main(argv: list[str] | None = None) -> int:
     report_diagnostics(report.diagnostics)
     page = report.output if config.self_contained else report.output / "index.html"
     print(f"{display_path(page)}: {report.slides} slides")
+    return 0
+
+
+def timing(config: BuildConfig) -> int:
+    """--timing: render the deck (without running scripts) and print the pacing table."""
+    from .pacing import pace, table
+
+    rendered = render(config)
+    report_diagnostics(rendered.diagnostics)
+    if rendered.deck is None or any(d.is_error for d in rendered.diagnostics):
+        return 1
+    print(table(rendered.timing or pace(rendered.deck)[0]))
     return 0
 
 

@@ -69,8 +69,8 @@ class Results:
             raise data
         return data
 
-    def value(self, dotted: str, spec: str | None = None) -> str:
-        """The text for `{{ dotted:spec }}`; raises ResultError."""
+    def lookup(self, dotted: str):
+        """The value saved under `name.key.subkey`, as read from the JSON; raises ResultError."""
         name, *keys = dotted.split(".")
         value = self._file(name)
         for depth, key in enumerate(keys):
@@ -90,6 +90,11 @@ class Results:
                         f"items at '{'.'.join([name, *keys[:depth]])}'"
                     )
                 raise ResultError(f"results '{name}' have no key '{missing}' ({where})")
+        return value
+
+    def value(self, dotted: str, spec: str | None = None) -> str:
+        """The text for `{{ dotted:spec }}`; raises ResultError."""
+        value = self.lookup(dotted)
         if spec:
             try:
                 return format(value, spec)

@@ -85,7 +85,12 @@ FRONT_MATTER_KEYS = (
     "results",
     "external_images",
     "reveal",
+    "repository",
+    "duration",
+    "speaking_rate",
 )
+# Front matter keys that are numbers: the unit each is in (talkbuild/pacing.py).
+NUMBER_KEYS = {"duration": "minutes", "speaking_rate": "words per minute"}
 
 
 @dataclass
@@ -102,6 +107,11 @@ class FrontMatter:
     results: Path | None = None  # the results folder, resolved against the Markdown file
     external_images: Path | None = None  # the external image manifest (external.py), resolved
     reveal: dict = field(default_factory=dict)  # options for Reveal.initialize
+    # Where script links in the provenance panel point: a repository's web address
+    # (https://github.com/owner/name); links go to the file at the build's commit.
+    repository: str = ""
+    duration: float | None = None  # the talk's slot, in minutes (pacing.py)
+    speaking_rate: float | None = None  # words per minute the notes are spoken at (pacing.py)
     lines: dict[str, int] = field(default_factory=dict)  # key -> line, for diagnostics
 
 
@@ -362,6 +372,19 @@ def parse_front_matter(
             meta.date = value.isoformat()
         elif key == "reveal":
             meta.reveal = _reveal_options(value, error, sub_lines)
+        elif key in NUMBER_KEYS:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not 0 < value < 1e6
+            ):
+                error(
+                    key,
+                    f"front matter '{key}' must be a positive number of {NUMBER_KEYS[key]}, "
+                    f"not {value!r}",
+                )
+            else:
+                setattr(meta, key, float(value))
         elif not isinstance(value, str):
             error(key, f"front matter '{key}' must be a string, not {_yaml_type(value)}")
         elif key in ("title", "author", "date", "lang"):
@@ -383,6 +406,14 @@ def parse_front_matter(
             meta.results = (source.parent / value).resolve()
         elif key == "external_images":
             meta.external_images = (source.parent / value).resolve()
+        elif key == "repository":
+            if not value.startswith(("https://", "http://")) or len(value.split()) != 1:
+                error(
+                    key,
+                    f"front matter 'repository' must be a web address (https://...), not {value!r}",
+                )
+            else:
+                meta.repository = value.rstrip("/")
         elif not value.strip() or "\n" in value.strip():
             error(key, f"front matter '{key}' must be one non-empty line")
         else:

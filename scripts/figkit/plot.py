@@ -16,7 +16,7 @@ matplotlib.use("Agg")  # never a window: scripts run headless, in CI and in the 
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from figkit import FIGURES, record_output, write_atomically  # noqa: E402
+from figkit import FIGURES, record_output, record_provenance, write_atomically  # noqa: E402
 
 STYLE_FILE = Path(__file__).with_name("talk.mplstyle")
 
@@ -56,4 +56,5 @@ def save_figure(fig: matplotlib.figure.Figure, name: str, fmt: str = "svg") -> P
     path = FIGURES / f"{name}.{fmt}"
     write_atomically(path, buffer.getvalue())
     record_output(path)
+    record_provenance("figure", path)
     return path
