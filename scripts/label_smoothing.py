@@ -184,7 +184,7 @@ def pooled(runs, eps):
 
 def plot_confidence(runs, numbers):
     """Histograms of confidence on right and on wrong answers, without and with smoothing."""
-    fig, axes = plt.subplots(1, 2, figsize=(FULL[0] + 2, FULL[1]), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=FULL, sharey=True)
     edges = np.linspace(1 / CLASSES, 1, 33)
     for ax, (title, pick, key) in zip(
         axes,
@@ -271,9 +271,8 @@ def reliability(ax, runs, numbers, title):
         transform=ax.transAxes,
         ha="right",
         va="bottom",
-        fontsize=16,
     )
-    ax.legend(loc="upper left", fontsize=17)
+    ax.legend(loc="upper left")
 
 
 def plot_calibration(runs_by_radius, numbers_by_radius):

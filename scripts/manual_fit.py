@@ -243,6 +243,7 @@ def main():
             },
             "e5": {
                 "hidden_neurons": SPIKE_HIDDEN,
+                "spike_neurons": SPIKE_HIDDEN - EXACT_HIDDEN,
                 "spike": {"begin": begin, "middle": middle, "end": end, "slope": SPIKE_SLOPE},
                 "steps": STEPS,
                 "learning_rate": LEARNING_RATE,

@@ -133,7 +133,7 @@ def plot_fits(run, seed=NOISE_SEED):
         )
     ax.plot(x, y, "o", color=SAMPLE_COLOR, zorder=3)
     ax.set(xlabel="x", ylabel="y", ylim=Y_VIEW)
-    ax.legend(loc="lower center", ncols=3, fontsize="small")
+    ax.legend(loc="lower center", ncols=3)
     return fig
 
 
@@ -157,12 +157,12 @@ def plot_loss(run, stalled_seed, stalled_run):
             label=f"seed {stalled_seed}: stalled",
         )
     ax.axhline(dnn.NOISE_LOSS, color=GREY, linewidth=2, linestyle=":")
-    ax.text(1.5, dnn.NOISE_LOSS * 0.8, "noise level", color=GREY, va="top", fontsize="small")
+    ax.text(1.5, dnn.NOISE_LOSS * 0.8, "noise level", color=GREY, va="top")
     ax.set_yscale("log")
     plain_numbers(ax.yaxis)
     step_axis(ax)
     ax.set_ylabel("loss (summed squared error)")
-    ax.legend(loc="upper right", fontsize="small")
+    ax.legend(loc="upper right")
     return fig
 
 
@@ -197,7 +197,7 @@ def plot_relus(run, stalled_seed, stalled_run):
     plain_numbers(ax.yaxis)
     step_axis(ax)
     ax.set_ylabel("ReLUs (of 1000 per layer)")
-    ax.legend(loc="upper right", bbox_to_anchor=(1.0, 0.79), fontsize="x-small")  # below layer 1
+    ax.legend(loc="upper right", bbox_to_anchor=(1.0, 0.79))  # below layer 1
     return fig
 
 

@@ -12,6 +12,11 @@ async (rules) => {
       ? "." + el.className.trim().split(/\s+/).join(".") : "";
     return `<${el.tagName.toLowerCase()}${classes}>` + (text ? ` "${text.slice(0, 50)}"` : "");
   };
+  // reveal.js hides every slide but the current one from screen readers
+  // (aria-hidden), and axe skips what screen readers do not see: here every slide counts.
+  for (const el of document.querySelectorAll(".reveal [aria-hidden]")) {
+    if (el.closest(".slides")) el.removeAttribute("aria-hidden");
+  }
   const result = await axe.run(document.querySelector(".reveal .slides"), {
     runOnly: {type: "rule", values: rules},
     resultTypes: ["violations"],

@@ -1,0 +1,86 @@
+"""The deck check (`build.py --check`): a deck with known mistakes, each found once.
+
+tests/fixtures/check/deck.md has one slide that is too long, one figure whose text
+figkit recorded as 6 pt (drawn far below the smallest text allowed) and one image
+without alternative text. The talk itself must pass: tests/test_talk_browser.py.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from deck_fixtures import FIXTURES
+
+from talkbuild.check import read_figure_text
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+DECK = FIXTURES / "check" / "deck.md"
+
+
+def line_of(text: str, source: Path = DECK) -> int:
+    return source.read_text(encoding="utf-8").split("\n").index(text) + 1
+
+
+@pytest.fixture(scope="module")
+def checked(tmp_path_factory) -> subprocess.CompletedProcess:
+    out = tmp_path_factory.mktemp("check") / "deck"
+    return subprocess.run(
+        [sys.executable, str(ROOT / "build.py"), str(DECK), "-o", str(out), "--no-figures"]
+        + ["--check"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def findings(result: subprocess.CompletedProcess) -> list[str]:
+    shown = str(DECK.relative_to(ROOT))
+    return [line for line in result.stderr.splitlines() if line.startswith(shown + ":")]
+
+
+def test_a_deck_with_findings_exits_1(checked):
+    assert checked.returncode == 1, checked.stderr
+
+
+def test_each_mistake_is_found_once_at_its_slide(checked):
+    shown = str(DECK.relative_to(ROOT))
+    found = findings(checked)
+    assert len(found) == 3, "\n".join(found)
+    overflow, figure, alt = found
+    assert overflow.startswith(f"{shown}:{line_of('## A slide that is too long')}: <ul>")
+    assert "overflows the slide" in overflow and "past the bottom" in overflow
+    assert figure.startswith(f"{shown}:{line_of('## A figure with tiny text')}: text too small")
+    assert "6 pt font is drawn 8.0 px high" in figure
+    assert alt == (
+        f"{shown}:{line_of('## An image without alternative text')}: "
+        "image 'media/square.svg' has no alternative text (axe image-alt)"
+    )
+
+
+def test_the_summary_counts_slides_steps_and_findings(checked):
+    assert "checked 4 slides, 4 steps" in checked.stderr
+    assert checked.stderr.rstrip().endswith("3 findings")
+
+
+def test_figkit_records_the_font_sizes_of_a_figure(tmp_path, monkeypatch):
+    import figkit.plot
+
+    monkeypatch.setattr(figkit.plot, "FIGURES", tmp_path)
+    figkit.plot.use_style()
+    fig, ax = figkit.plot.plt.subplots(figsize=figkit.plot.HALF)
+    ax.plot([0, 1], [0, 1], label="a line")
+    ax.set_xlabel("x", fontsize=13)
+    ax.legend(fontsize=17)
+    path = figkit.plot.save_figure(fig, "recorded")
+    record = read_figure_text(path.as_uri())
+    assert min(record.sizes_pt) == 13
+    assert 17 in record.sizes_pt
+    width = re.search(r'<svg [^>]*?width="([0-9.]+)pt"', path.read_text(encoding="utf-8"))
+    assert record.width_pt == pytest.approx(float(width.group(1)))
