@@ -184,7 +184,7 @@ def pooled(runs, eps):
 
 def plot_confidence(runs, numbers):
     """Histograms of confidence on right and on wrong answers, without and with smoothing."""
-    fig, axes = plt.subplots(1, 2, figsize=FULL, sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(11.0, 5.0), sharey=True)
     edges = np.linspace(1 / CLASSES, 1, 33)
     for ax, (title, pick, key) in zip(
         axes,

@@ -114,7 +114,7 @@ def g_values(net, x):
 
 
 def plot_relu():
-    fig, ax = plt.subplots(figsize=HALF)
+    fig, ax = plt.subplots(figsize=(6.0, 5.0))  # drawn 300 px high under three bullets
     x = torch.linspace(*RELU_RANGE, 401)
     ax.plot(x, torch.relu(x), color=BLUE)
     ax.set(

@@ -147,9 +147,10 @@ def check(page: Path, source: Path, node_modules: Path, screenshots: Path | None
     return walk
 
 
-def open_page(tab, url: str, findings: Findings, current: list) -> list[tuple]:
-    """Load `url`, watching the console and blocking every request that leaves the
-    deck; returns the list the blocked requests go to, as (slide source, url)."""
+def open_page(tab, url: str, findings: Findings | None, current: list) -> list[tuple]:
+    """Load `url`, blocking every request that leaves the deck and, unless `findings`
+    is None (the print view: the walk has seen all of it), reporting console errors;
+    returns the list the blocked requests go to, as (slide source, url)."""
     leaving: list[tuple[str | None, str]] = []
 
     def block(route) -> None:
@@ -157,6 +158,10 @@ def open_page(tab, url: str, findings: Findings, current: list) -> list[tuple]:
         route.abort()
 
     tab.route(lambda url: not url.startswith(OFFLINE), block)
+    tab.add_init_script(SETUP_SCRIPT)
+    if findings is None:
+        tab.goto(url)
+        return leaving
     tab.on(
         "console",
         lambda message: (
@@ -164,7 +169,6 @@ def open_page(tab, url: str, findings: Findings, current: list) -> list[tuple]:
         ),
     )
     tab.on("pageerror", lambda error: findings.add(current[0], f"uncaught error: {error}"))
-    tab.add_init_script(SETUP_SCRIPT)
     tab.goto(url)
     return leaving
 
@@ -226,11 +230,8 @@ def visit(tab, page: Path, findings: Findings, walk: Walk, height: int, screensh
 
 def check_axe(tab, page: Path, axe: Path, findings: Findings) -> None:
     """axe-core's contrast and alternative-text rules on every state of every slide."""
-    current: list[str | None] = [None]
     tab.add_init_script(PDF_READY_LISTENER)
-    open_page(
-        tab, page.absolute().as_uri() + "?print-pdf&pdfSeparateFragments=true", findings, current
-    )
+    open_page(tab, page.absolute().as_uri() + "?print-pdf&pdfSeparateFragments=true", None, [None])
     tab.wait_for_function("window.talkPdfReady === true", timeout=READY_TIMEOUT)
     tab.add_script_tag(content=axe.read_text(encoding="utf-8"))
     for found in tab.evaluate(AXE_SCRIPT.read_text("utf-8"), AXE_RULES):
@@ -246,9 +247,11 @@ def owner(tab, url: str) -> str | None:
               for (const name of ['src', 'href', 'poster', 'data', 'data-background-image',
                                   'data-background-video']) {
                 const value = el.getAttribute(name);
-                if (value && new URL(value, document.baseURI).href === url) {
-                  return section.dataset.sourceLine;
-                }
+                try {
+                  if (value && new URL(value, document.baseURI).href === url) {
+                    return section.dataset.sourceLine;
+                  }
+                } catch (error) {}  // not a URL
               }
             }
           }
