@@ -223,8 +223,8 @@ def plot_confidence(runs, numbers):
             ha="left",
         )
         ax.set_title(title)
-        ax.set_xlabel("confidence (largest softmax)")
         ax.set_xlim(1 / CLASSES, 1)
+    fig.supxlabel("confidence (largest softmax)", y=-0.1)
     axes[0].set_ylabel("% of these answers")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2)
@@ -272,7 +272,7 @@ def reliability(ax, runs, numbers, title):
         ha="right",
         va="bottom",
     )
-    ax.legend(loc="upper left")
+    ax.legend(loc="upper left", frameon=True, framealpha=0.9, edgecolor="none")  # over the lines
 
 
 def plot_calibration(runs_by_radius, numbers_by_radius):

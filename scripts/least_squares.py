@@ -164,12 +164,12 @@ def plot_seeds(sweep):
     ):
         ax.axhline(threshold, color=color, linewidth=2, linestyle=":")
         ax.text(
-            seeds[0] - 0.7,
+            seeds[-1] + 0.7,
             threshold * 1.15,
             text,
             color=color,
             va="bottom",
-            ha="left",
+            ha="right",
         )
     ax.plot(
         seeds,
