@@ -2,7 +2,11 @@
 // but contrast and alternative text (check_axe.js). Evaluated in the page: one
 // function, called once per slide and fragment step, that returns plain data. Sizes are in slide pixels (reveal.js scales the slide to the
 // window; Reveal.getScale() undoes it).
-({tolerance}) => {
+// `go`: [h, v] to show that slide with no fragment yet; `advance`: the next fragment
+// step. One call per step: navigation, measurement and what comes next.
+({tolerance, go, advance}) => {
+  if (go) Reveal.slide(go[0], go[1], -1);
+  else if (advance) Reveal.nextFragment();
   const slide = Reveal.getCurrentSlide();
   const scale = Reveal.getScale() || 1;
   const frame = Reveal.getSlidesElement().getBoundingClientRect();
@@ -117,6 +121,6 @@
     if (match) math.push(`TeX left as text: ${clean(match[0]).slice(0, 60)}`);
   }
 
-  return {overflow: [...new Set(overflow)], covered: [...new Set(covered)], broken, drawn,
-          smallest, math: [...new Set(math)]};
+  return {next: Boolean(Reveal.availableFragments().next), overflow: [...new Set(overflow)],
+          covered: [...new Set(covered)], broken, drawn, smallest, math: [...new Set(math)]};
 }

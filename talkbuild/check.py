@@ -31,7 +31,7 @@ from urllib.request import url2pathname
 
 from . import markdown, slides
 from .diagnostics import Diagnostic
-from .pdf import CHROMIUM, CHROMIUM_ARGS, PDF_READY_LISTENER
+from .pdf import CHROMIUM, CHROMIUM_ARGS
 
 # The smallest text a slide may show, in slide pixels (of a 1280x720 slide; scaled
 # with the deck's height). The audiovisual "8H rule" asks text at least 1/50 of the
@@ -137,17 +137,22 @@ def check(page: Path, source: Path, node_modules: Path, screenshots: Path | None
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
         )
         try:
+            # axe works on the print view in a page of its own while the walk steps
+            # through the deck in another: two renderer processes, two cores.
+            printed = browser.new_page(viewport={"width": width, "height": height})
+            start_axe(printed, page, axe)
             tab = browser.new_page(viewport={"width": width, "height": height})
             visit(tab, page, findings, walk, height, screenshots)
-            tab.close()
-            printed = browser.new_page(viewport={"width": width, "height": height})
-            check_axe(printed, page, axe, findings)
+            for found in axe_findings(printed):
+                findings.add(found["source"], axe_message(found))
         finally:
             browser.close()
     return walk
 
 
-def open_page(tab, url: str, findings: Findings | None, current: list) -> list[tuple]:
+def open_page(
+    tab, url: str, findings: Findings | None, current: list, wait_until: str = "load"
+) -> list[tuple]:
     """Load `url`, blocking every request that leaves the deck and, unless `findings`
     is None (the print view: the walk has seen all of it), reporting console errors;
     returns the list the blocked requests go to, as (slide source, url)."""
@@ -160,7 +165,7 @@ def open_page(tab, url: str, findings: Findings | None, current: list) -> list[t
     tab.route(lambda url: not url.startswith(OFFLINE), block)
     tab.add_init_script(SETUP_SCRIPT)
     if findings is None:
-        tab.goto(url)
+        tab.goto(url, wait_until=wait_until)
         return leaving
     tab.on(
         "console",
@@ -185,22 +190,23 @@ def visit(tab, page: Path, findings: Findings, walk: Walk, height: int, screensh
         findings.add(asking or owner(tab, url), f"request leaves the deck: {url}")
     leaving.clear()
     tab.evaluate("() => { window.talkCheckStep = " + STEP_SCRIPT.read_text("utf-8") + "\n}")
-    shape = tab.evaluate(
-        """Reveal.getHorizontalSlides().map(
-            h => Math.max(1, h.querySelectorAll(':scope > section').length))"""
+    sources = tab.evaluate(  # the data-source-line of each slide, by stack
+        """Reveal.getHorizontalSlides().map((h) => {
+            const stack = h.querySelectorAll(':scope > section');
+            return (stack.length ? [...stack] : [h]).map((slide) => slide.dataset.sourceLine);
+        })"""
     )
     figure_text: dict[str, FigureText | None] = {}
-    for h, stack in enumerate(shape):
-        for v in range(stack):
-            current[0] = tab.evaluate(
-                f"Reveal.slide({h}, {v}, -1), Reveal.getCurrentSlide().dataset.sourceLine"
-            )
+    for h, stack in enumerate(sources):
+        for v, source in enumerate(stack):
+            current[0] = source  # console errors from here on are this slide's
             walk.slides += 1
             smallest: dict | None = None
+            options = {"tolerance": TOLERANCE, "go": [h, v], "advance": False}
             fragment = 0
             while True:
                 walk.steps += 1
-                step = tab.evaluate("(options) => talkCheckStep(options)", {"tolerance": TOLERANCE})
+                step = tab.evaluate("(options) => talkCheckStep(options)", options)
                 if screenshots:
                     screenshots.mkdir(parents=True, exist_ok=True)
                     tab.screenshot(path=screenshots / f"{h:02d}-{v:02d}-{fragment:02d}.png")
@@ -216,9 +222,9 @@ def visit(tab, page: Path, findings: Findings, walk: Walk, height: int, screensh
                 for asking, url in leaving:
                     findings.add(asking, f"request leaves the deck: {url}")
                 leaving.clear()
-                if not tab.evaluate("Reveal.availableFragments().next"):
+                if not step["next"]:
                     break
-                tab.evaluate("Reveal.nextFragment()")
+                options = {"tolerance": TOLERANCE, "go": None, "advance": True}
                 fragment += 1
             if smallest and smallest["px"] < min_text - 0.05:
                 findings.add(
@@ -228,14 +234,23 @@ def visit(tab, page: Path, findings: Findings, walk: Walk, height: int, screensh
                 )
 
 
-def check_axe(tab, page: Path, axe: Path, findings: Findings) -> None:
-    """axe-core's contrast and alternative-text rules on every state of every slide."""
-    tab.add_init_script(PDF_READY_LISTENER)
-    open_page(tab, page.absolute().as_uri() + "?print-pdf&pdfSeparateFragments=true", None, [None])
-    tab.wait_for_function("window.talkPdfReady === true", timeout=READY_TIMEOUT)
-    tab.add_script_tag(content=axe.read_text(encoding="utf-8"))
-    for found in tab.evaluate(AXE_SCRIPT.read_text("utf-8"), AXE_RULES):
-        findings.add(found["source"], axe_message(found))
+def start_axe(tab, page: Path, axe: Path) -> None:
+    """Open reveal.js's print view, where axe-core's contrast and alternative-text
+    rules run on every state of every slide as soon as it is laid out; the page's
+    `window.talkAxe` then holds the promise of the findings. Returns at once."""
+    tab.add_init_script(axe.read_text(encoding="utf-8"))
+    tab.add_init_script(
+        "document.addEventListener('pdf-ready', () => { window.talkAxe = ("
+        + AXE_SCRIPT.read_text("utf-8")
+        + f")({json.dumps(AXE_RULES)}); }});"
+    )
+    url = page.absolute().as_uri() + "?print-pdf&pdfSeparateFragments=true"
+    open_page(tab, url, None, [None], wait_until="commit")
+
+
+def axe_findings(tab) -> list[dict]:
+    tab.wait_for_function("window.talkAxe !== undefined", timeout=READY_TIMEOUT)
+    return tab.evaluate("window.talkAxe")
 
 
 def owner(tab, url: str) -> str | None:
