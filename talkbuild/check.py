@@ -157,9 +157,11 @@ def open_page(
     is None (the print view: the walk has seen all of it), reporting console errors;
     returns the list the blocked requests go to, as (slide source, url)."""
     leaving: list[tuple[str | None, str]] = []
+    blocked: set[str] = set()
 
     def block(route) -> None:
         leaving.append((current[0], route.request.url))
+        blocked.add(route.request.url)
         route.abort()
 
     tab.route(lambda url: not url.startswith(OFFLINE), block)
@@ -167,12 +169,15 @@ def open_page(
     if findings is None:
         tab.goto(url, wait_until=wait_until)
         return leaving
-    tab.on(
-        "console",
-        lambda message: (
-            message.type == "error" and findings.add(current[0], f"console error: {message.text}")
-        ),
-    )
+
+    def console(message) -> None:
+        if message.type != "error":
+            return
+        if message.location.get("url") in blocked or any(url in message.text for url in blocked):
+            return  # a request this check blocked: reported as such
+        findings.add(current[0], f"console error: {message.text}")
+
+    tab.on("console", console)
     tab.on("pageerror", lambda error: findings.add(current[0], f"uncaught error: {error}"))
     tab.goto(url)
     return leaving

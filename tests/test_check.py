@@ -1,8 +1,9 @@
-"""The deck check (`build.py --check`): a deck with known mistakes, each found once.
+"""The deck check (`build.py --check`): decks with known mistakes, each found once.
 
 tests/fixtures/check/deck.md has one slide that is too long, one figure whose text
 figkit recorded as 6 pt (drawn far below the smallest text allowed) and one image
-without alternative text. The talk itself must pass: tests/test_talk_browser.py.
+without alternative text; more.md a mistake of each other kind. The talk itself
+must pass: tests/test_talk_browser.py.
 """
 
 from __future__ import annotations
@@ -21,17 +22,16 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 DECK = FIXTURES / "check" / "deck.md"
+MORE = FIXTURES / "check" / "more.md"
 
 
 def line_of(text: str, source: Path = DECK) -> int:
     return source.read_text(encoding="utf-8").split("\n").index(text) + 1
 
 
-@pytest.fixture(scope="module")
-def checked(tmp_path_factory) -> subprocess.CompletedProcess:
-    out = tmp_path_factory.mktemp("check") / "deck"
+def run_check(deck: Path, out: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, str(ROOT / "build.py"), str(DECK), "-o", str(out), "--no-figures"]
+        [sys.executable, str(ROOT / "build.py"), str(deck), "-o", str(out), "--no-figures"]
         + ["--check"],
         capture_output=True,
         text=True,
@@ -40,9 +40,24 @@ def checked(tmp_path_factory) -> subprocess.CompletedProcess:
     )
 
 
-def findings(result: subprocess.CompletedProcess) -> list[str]:
-    shown = str(DECK.relative_to(ROOT))
-    return [line for line in result.stderr.splitlines() if line.startswith(shown + ":")]
+@pytest.fixture(scope="module")
+def checked(tmp_path_factory) -> subprocess.CompletedProcess:
+    return run_check(DECK, tmp_path_factory.mktemp("check") / "deck")
+
+
+@pytest.fixture(scope="module")
+def more(tmp_path_factory) -> subprocess.CompletedProcess:
+    return run_check(MORE, tmp_path_factory.mktemp("more") / "deck")
+
+
+def findings(result: subprocess.CompletedProcess, deck: Path = DECK) -> list[str]:
+    """The findings, without the build's warnings."""
+    shown = str(deck.relative_to(ROOT))
+    return [
+        line
+        for line in result.stderr.splitlines()
+        if line.startswith(shown + ":") and ": warning: " not in line
+    ]
 
 
 def test_a_deck_with_findings_exits_1(checked):
@@ -67,6 +82,28 @@ def test_each_mistake_is_found_once_at_its_slide(checked):
 def test_the_summary_counts_slides_steps_and_findings(checked):
     assert "checked 4 slides, 4 steps" in checked.stderr
     assert checked.stderr.rstrip().endswith("3 findings")
+
+
+def test_every_other_kind_of_mistake_is_found_at_its_slide(more):
+    shown = str(MORE.relative_to(ROOT))
+
+    def at(heading: str) -> str:
+        return f"{shown}:{line_of(heading, MORE)}: "
+
+    assert more.returncode == 1
+    assert findings(more, MORE) == [
+        f"{shown}: console error: the slide's script failed",
+        at("## A remote picture") + "request leaves the deck: https://example.com/picture.png",
+        at("## A remote picture") + "image 'https://example.com/picture.png' did not load",
+        at("## Small print") + "text too small: 12.0 px high (at least 20 px on this 720 px "
+        'slide): <p> "This line is 12 px high: nobody at the back reads "',
+        at("## Pale text") + 'contrast below WCAG AA: <p> "Light grey on white is below WCAG '
+        'AA.": Element has insufficient color contrast of 1.67 (foreground color: #c8c8c8, '
+        "background color: #ffffff, font size: 31.5pt (42px), font weight: normal). "
+        "Expected contrast ratio of 3:1",
+        at("## Under the arrows") + '<p> "In the corner" lies under the navigation controls',
+        at("## A script that fails") + "TeX left as text: $x^2$",
+    ]
 
 
 def test_figkit_records_the_font_sizes_of_a_figure(tmp_path, monkeypatch):
