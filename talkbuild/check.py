@@ -284,13 +284,20 @@ def owner(tab, url: str) -> str | None:
 def axe_message(found: dict) -> str:
     """One finding per axe rule and slide: how many elements, and the first."""
     if found["rule"] in ("image-alt", "role-img-alt", "svg-img-alt", "object-alt"):
-        what = f"image '{found['src']}'" if found["src"] else found["what"]
+        what = f"image '{short_src(found['src'])}'" if found["src"] else found["what"]
         return f"{what} has no alternative text (axe {found['rule']})"
     count = found["count"]
     others = f" and {count - 1} more element{'s' * (count != 2)}" if count > 1 else ""
     if found["rule"] == "color-contrast":
         return f"contrast below WCAG AA: {found['what']}{others}: {found['detail']}"
     return f"{found['help']} (axe {found['rule']}): {found['what']}{others}: {found['detail']}"
+
+
+def short_src(src: str) -> str:
+    """An image's src as a message shows it: an inlined one (the one-file deck) by its type."""
+    if src.startswith("data:"):
+        return src.split(",", 1)[0] + ",..."
+    return src
 
 
 # --- Text inside figures ------------------------------------------------------------
@@ -321,8 +328,8 @@ def figure_text_message(image: dict, cache: dict, min_text: float) -> str | None
     if smallest * px_per_pt >= min_text - 0.05:
         return None
     return (
-        f"text too small in figure '{image['shown']}': its {smallest:g} pt font is drawn "
-        f"{smallest * px_per_pt:.1f} px high (at least {min_text:.0f} px); the figure is "
+        f"text too small in figure '{short_src(image['shown'])}': its {smallest:g} pt font "
+        f"is drawn {smallest * px_per_pt:.1f} px high (at least {min_text:.0f} px); the figure is "
         f"{image['width']:.0f} px wide on the slide: draw it larger, or its text larger"
     )
 

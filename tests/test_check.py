@@ -29,10 +29,10 @@ def line_of(text: str, source: Path = DECK) -> int:
     return source.read_text(encoding="utf-8").split("\n").index(text) + 1
 
 
-def run_check(deck: Path, out: Path) -> subprocess.CompletedProcess:
+def run_check(deck: Path, out: Path, *options: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, str(ROOT / "build.py"), str(deck), "-o", str(out), "--no-figures"]
-        + ["--check"],
+        + ["--check", *options],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -77,6 +77,14 @@ def test_each_mistake_is_found_once_at_its_slide(checked):
         f"{shown}:{line_of('## An image without alternative text')}: "
         "image 'media/square.svg' has no alternative text (axe image-alt)"
     )
+
+
+def test_the_one_file_deck_has_the_same_findings(checked, tmp_path):
+    one_file = run_check(DECK, tmp_path / "deck.html", "--self-contained")
+    assert one_file.returncode == 1
+    where = [line.split(": ", 1)[0] for line in findings(one_file)]
+    assert where == [line.split(": ", 1)[0] for line in findings(checked)]
+    assert "figure 'data:image/svg+xml;base64,...': its 6 pt font" in one_file.stderr
 
 
 def test_the_summary_counts_slides_steps_and_findings(checked):
