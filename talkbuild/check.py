@@ -8,15 +8,18 @@ line-highlight steps are fragments too) and reports, by the slide's file and lin
   the navigation controls or the slide number;
 - images that do not load, console errors, and any request that leaves the deck
   (anything but file:, data:, blob:, about:; such requests are blocked);
-- text smaller than MIN_TEXT_PX slide pixels: HTML text and code by their computed
-  font size, the text inside figures by the font sizes figkit recorded in the
-  figure file, scaled by how large the figure is drawn;
+- text smaller than MIN_TEXT_FRACTION of the slide's height (20 px of 720): HTML
+  text and code by their computed font size, the text inside figures by the font
+  sizes figkit recorded in the figure file, scaled by how large the figure is drawn;
 - TeX errors and TeX left as text;
 - contrast below WCAG AA and images without alternative text, by axe-core (from
   node_modules, injected into the page: nothing is downloaded).
 
-All of them are errors. One browser, one page; reveal.js's API steps through the
-deck, and check.js measures each step in a single call.
+All of them are errors. One browser: in one page reveal.js's API steps through the
+deck and check.js measures each step in a single call; meanwhile, in a second
+page, axe runs once on reveal.js's print view, where every fragment step of every
+slide has a page of its own (check_axe.js). Findings name the slide by the
+`data-source-line` attribute the build writes on each <section>.
 """
 
 from __future__ import annotations
