@@ -74,7 +74,7 @@ def network():
 def train(model, x, y, epsilon):
     """Full-batch Adam on the cross-entropy, smoothed by `epsilon` (0: the usual one-hot)."""
     # region label-smoothing-loss
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=epsilon)  # epsilon = 0.1, or 0 without
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=epsilon)  # epsilon = EPSILON, or 0 without
     # endregion label-smoothing-loss
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
     for _ in range(STEPS):
