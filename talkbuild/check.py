@@ -133,7 +133,11 @@ def check(page: Path, source: Path, node_modules: Path, screenshots: Path | None
     if not CHROMIUM.exists():
         findings.add(None, f"{CHROMIUM} not found: `make setup` installs Chromium")
         return walk
-    from playwright.sync_api import sync_playwright
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        findings.add(None, "Playwright is not installed: `make setup` installs it (group test)")
+        return walk
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
