@@ -2,6 +2,7 @@
 #
 #   make deck   build the slides into build/deck/ (open build/deck/index.html)
 #   make test   run every test, browser tests included
+#   make check  build the deck and check it in a real browser, slide by slide
 #
 # Both first bring the set-up up to date. Each part of it is a stamp file that
 # depends on what it installs from, so a second run installs nothing:
@@ -39,6 +40,13 @@ test: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM) $(PDFTOTEXT)
 	$(PY) -m ruff check --quiet .
 	$(PY) -m ruff format --check --quiet .
 	$(PY) -m pytest
+
+# The deck as the audience will see it: builds it as `make deck` does, then visits
+# every slide and fragment in headless Chromium and reports each finding as
+# path:line (README: "Checking the deck"). Exit 1 on findings.
+.PHONY: check
+check: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM)
+	$(PY) build.py --check
 
 # The deck printed to build/deck.pdf, one page per slide (see README: PDF).
 .PHONY: pdf

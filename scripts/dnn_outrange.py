@@ -143,7 +143,7 @@ def plot_outrange(run, label, color, ylim, seed=NOISE_SEED):
     ax.plot(xs, dnn.output_at(dnn.network_from(run["state_dict"]), xs), color=color, label=label)
     ax.plot(x, y, "o", color=SAMPLE_COLOR, markersize=7, zorder=3)
     ax.set(xlabel="x", ylabel="y", xlim=X_RANGE, ylim=ylim, xticks=[-1, 0, 1, 2])
-    ax.legend(loc="lower center", fontsize="small")
+    ax.legend(loc="lower center")
     return fig
 
 

@@ -131,7 +131,7 @@ def plot_fit(run, seed=NOISE_SEED):
     ax.plot(xs, dnn.output_at(net, xs), color=FIT_COLOR, label="network, 1-1000-1000-1")
     ax.plot(x, y, "o", color=SAMPLE_COLOR, label="noisy samples", zorder=3)
     ax.set(xlabel="x", ylabel="y", ylim=Y_VIEW)
-    ax.legend(loc="lower center", ncols=3, fontsize="small")
+    ax.legend(loc="lower center", ncols=3)
     return fig
 
 
@@ -156,9 +156,7 @@ def plot_seeds(rows):
     if any(r["stalled"] for r in rows):
         ax_fit.plot([], [], color=OVERFIT_COLOR, linestyle="--", linewidth=2, label="stalled")
     ax_fit.set(xlabel="x", ylabel="y", ylim=Y_VIEW)
-    ax_fit.legend(
-        loc="lower center", fontsize="x-small", ncols=3, handlelength=1.2, columnspacing=1.0
-    )
+    ax_fit.legend(loc="lower center", ncols=3, handlelength=1.2, columnspacing=1.0)
 
     seeds = [r["seed"] for r in rows]
     ax_rmse.axhline(CLOSE, color=GREY, linewidth=2, linestyle=":")
@@ -168,7 +166,6 @@ def plot_seeds(rows):
         f"noise std {CLOSE:g}",
         ha="left",
         va="bottom",
-        fontsize="x-small",
         color=GREY,
     )
     ax_rmse.plot(
@@ -195,7 +192,6 @@ def plot_seeds(rows):
                 xytext=(12, 0),
                 textcoords="offset points",
                 va="center",
-                fontsize="x-small",
                 color=FIT_COLOR,
             )
     ax_rmse.set_yscale("log")
@@ -207,7 +203,7 @@ def plot_seeds(rows):
         xlim=(seeds[0] - 0.6, seeds[-1] + 0.6),
         ylim=(0.01, 50),
     )
-    ax_rmse.legend(loc="upper center", fontsize="small")
+    ax_rmse.legend(loc="upper center")
     return fig
 
 
@@ -220,12 +216,19 @@ def main():
     save_figure(plot_fit(main_run), "dnn-with-noise")
     save_figure(plot_seeds(rows), "dnn-seeds")
 
+    net = dnn.network()
+    widths = [layer.in_features for layer in net if hasattr(layer, "in_features")][:1] + [
+        layer.out_features for layer in net if hasattr(layer, "out_features")
+    ]  # 1, 1000, 1000, 1
     save_results(
         __file__,
         {
             "network": {
-                "layers": "1-1000-1000-1",
-                "parameters": sum(p.numel() for p in dnn.network().parameters()),
+                "layers": "-".join(str(width) for width in widths),
+                "hidden_layers": len(widths) - 2,
+                "hidden_width": widths[1],
+                "hidden_relus": sum(widths[1:-1]),
+                "parameters": sum(p.numel() for p in net.parameters()),
                 "steps": dnn.STEPS,
                 "learning_rate": dnn.LEARNING_RATE,
                 "momentum": dnn.MOMENTUM,

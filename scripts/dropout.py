@@ -236,7 +236,7 @@ def plot(runs, numbers):
     left.set_ylabel("held-out accuracy lost\nwhen shuffled (points)")
     left.axhline(0, color="black", linewidth=1)
     left.grid(axis="x", visible=False)
-    left.legend(loc="upper right", fontsize=17)
+    left.legend(loc="upper right")
 
     # Right: the strong feature's share of reliance, one line per seed.
     names = list(VARIANTS)
@@ -260,7 +260,7 @@ def plot(runs, numbers):
         )
     ideal = numbers["ideal"]["strong_share"]
     right.axhline(ideal, color="black", linestyle="--", linewidth=2)
-    right.text(len(names) - 1 + 0.35, ideal, "ideal\nrule", va="center", ha="left", fontsize=18)
+    right.text(len(names) - 1 + 0.35, ideal, "ideal\nrule", va="center", ha="left")
     right.set_xticks(range(len(names)), ["none", "hidden\n0.5", "input\n0.2"])
     right.set_xlim(-0.35, len(names) - 0.65)
     right.set_xlabel("dropout")

@@ -74,7 +74,7 @@ def network():
 def train(model, x, y, epsilon):
     """Full-batch Adam on the cross-entropy, smoothed by `epsilon` (0: the usual one-hot)."""
     # region label-smoothing-loss
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=epsilon)  # epsilon = 0.1, or 0 without
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=epsilon)  # epsilon = EPSILON, or 0 without
     # endregion label-smoothing-loss
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
     for _ in range(STEPS):
@@ -184,7 +184,7 @@ def pooled(runs, eps):
 
 def plot_confidence(runs, numbers):
     """Histograms of confidence on right and on wrong answers, without and with smoothing."""
-    fig, axes = plt.subplots(1, 2, figsize=(FULL[0] + 2, FULL[1]), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(11.0, 5.0), sharey=True)
     edges = np.linspace(1 / CLASSES, 1, 33)
     for ax, (title, pick, key) in zip(
         axes,
@@ -223,8 +223,8 @@ def plot_confidence(runs, numbers):
             ha="left",
         )
         ax.set_title(title)
-        ax.set_xlabel("confidence (largest softmax)")
         ax.set_xlim(1 / CLASSES, 1)
+    fig.supxlabel("confidence (largest softmax)", y=-0.1)
     axes[0].set_ylabel("% of these answers")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2)
@@ -271,9 +271,8 @@ def reliability(ax, runs, numbers, title):
         transform=ax.transAxes,
         ha="right",
         va="bottom",
-        fontsize=16,
     )
-    ax.legend(loc="upper left", fontsize=17)
+    ax.legend(loc="upper left", frameon=True, framealpha=0.9, edgecolor="none")  # over the lines
 
 
 def plot_calibration(runs_by_radius, numbers_by_radius):

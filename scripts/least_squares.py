@@ -16,7 +16,17 @@ Figures: least-squares-no-noise, least-squares-with-noise, least-squares-seeds.
 
 import numpy as np
 
-from figkit import NOISE_SEED, curve, dense_grid, noisy_samples, sample_x, save_results
+from figkit import (
+    NOISE_SEED,
+    NOISE_STD,
+    OFFSET,
+    SPREAD,
+    curve,
+    dense_grid,
+    noisy_samples,
+    sample_x,
+    save_results,
+)
 from figkit.plot import (
     CURVE_COLOR,
     FIT_COLOR,
@@ -52,9 +62,9 @@ def errors(fit):
 def no_noise():
     """E1: 20 coefficients through 21 clean samples."""
     # region least-squares-fit
-    x = sample_x()  # 21 samples: x = 0.05 * i
+    x = sample_x()  # the samples: x = 0.05 * i
     y = curve(x)
-    A = np.vander(x, N=COEFFICIENTS, increasing=True)  # row i: 1, x_i, x_i**2, ..., x_i**19
+    A = np.vander(x, N=COEFFICIENTS, increasing=True)  # row i: 1, x_i, x_i**2, ...
     coef = np.linalg.lstsq(A, y, rcond=None)[0]  # minimises |A @ coef - y|
     grid = dense_grid()  # x = 0.025 * i: the samples and the points halfway between them
     fit = np.vander(grid, N=COEFFICIENTS, increasing=True) @ coef
@@ -65,10 +75,10 @@ def no_noise():
 def with_noise(seed=NOISE_SEED):
     """E2: 5 and 20 coefficients through the samples plus N(0, 0.05) noise."""
     # region adding-noise
-    x, y_noisy = noisy_samples(seed)  # curve(x) + Gaussian noise, std 0.05
-    A_fit = np.vander(x, N=FEW_COEFFICIENTS, increasing=True)  # 5 columns: 1 .. x**4
+    x, y_noisy = noisy_samples(seed)  # curve(x) + Gaussian noise, std NOISE_STD
+    A_fit = np.vander(x, N=FEW_COEFFICIENTS, increasing=True)  # columns 1, x, x**2, ...
     coef_fit = np.linalg.lstsq(A_fit, y_noisy, rcond=None)[0]
-    A_overfit = np.vander(x, N=COEFFICIENTS, increasing=True)  # 20 columns: 1 .. x**19
+    A_overfit = np.vander(x, N=COEFFICIENTS, increasing=True)  # as many columns as coefficients
     coef_overfit = np.linalg.lstsq(A_overfit, y_noisy, rcond=None)[0]
     # endregion adding-noise
     return {
@@ -154,13 +164,12 @@ def plot_seeds(sweep):
     ):
         ax.axhline(threshold, color=color, linewidth=2, linestyle=":")
         ax.text(
-            seeds[0] - 0.7,
+            seeds[-1] + 0.7,
             threshold * 1.15,
             text,
             color=color,
             va="bottom",
-            ha="left",
-            fontsize="small",
+            ha="right",
         )
     ax.plot(
         seeds,
@@ -210,6 +219,11 @@ def main():
             "coefficients": COEFFICIENTS,
             "few_coefficients": FEW_COEFFICIENTS,
             "noise_seed": NOISE_SEED,
+            "noise_std": NOISE_STD,
+            "curve": {
+                "offset": OFFSET,
+                "spread": SPREAD,
+            },  # c(x) = 2 ** (-(x - offset)**2 / spread)
             "e1": {
                 "max_error_at_samples": e1["errors"]["at_samples"],
                 "max_error_between_samples": e1["errors"]["between_samples"],
@@ -228,6 +242,7 @@ def main():
                 "far": FAR,
                 "close": CLOSE,
                 "overfit_far": int((sweep["overfit_max_error"] > FAR).sum()),
+                "overfit_not_far": int((sweep["overfit_max_error"] <= FAR).sum()),
                 "fit_close": int((sweep["fit_max_error"] < CLOSE).sum()),
                 "overfit_median_error": np.median(sweep["overfit_max_error"]),
                 "overfit_min_error": sweep["overfit_max_error"].min(),

@@ -100,10 +100,10 @@ def fit_with_spike():
     begin, middle, end = spike()
     # region spike-neurons
     with torch.no_grad():
-        net[0].weight[-3, 0] = SPIKE_SLOPE  # from `begin`: up with slope 10
+        net[0].weight[-3, 0] = SPIKE_SLOPE  # from `begin`: up with slope SPIKE_SLOPE
         net[0].bias[-3] = -begin * SPIKE_SLOPE
         net[2].weight[0, -3] = 1
-        net[0].weight[-2, 0] = 2 * SPIKE_SLOPE  # from `middle`: down with slope 10
+        net[0].weight[-2, 0] = 2 * SPIKE_SLOPE  # from `middle`: down with slope SPIKE_SLOPE
         net[0].bias[-2] = -middle * 2 * SPIKE_SLOPE
         net[2].weight[0, -2] = -1
         net[0].weight[-1, 0] = SPIKE_SLOPE  # from `end`: flat again
@@ -243,6 +243,7 @@ def main():
             },
             "e5": {
                 "hidden_neurons": SPIKE_HIDDEN,
+                "spike_neurons": SPIKE_HIDDEN - EXACT_HIDDEN,
                 "spike": {"begin": begin, "middle": middle, "end": end, "slope": SPIKE_SLOPE},
                 "steps": STEPS,
                 "learning_rate": LEARNING_RATE,

@@ -133,7 +133,7 @@ def plot_fits(run, seed=NOISE_SEED):
         )
     ax.plot(x, y, "o", color=SAMPLE_COLOR, zorder=3)
     ax.set(xlabel="x", ylabel="y", ylim=Y_VIEW)
-    ax.legend(loc="lower center", ncols=3, fontsize="small")
+    ax.legend(loc="lower center", ncols=3)
     return fig
 
 
@@ -157,22 +157,22 @@ def plot_loss(run, stalled_seed, stalled_run):
             label=f"seed {stalled_seed}: stalled",
         )
     ax.axhline(dnn.NOISE_LOSS, color=GREY, linewidth=2, linestyle=":")
-    ax.text(1.5, dnn.NOISE_LOSS * 0.8, "noise level", color=GREY, va="top", fontsize="small")
+    ax.text(1.5, dnn.NOISE_LOSS * 0.8, "noise level", color=GREY, va="top")
     ax.set_yscale("log")
     plain_numbers(ax.yaxis)
     step_axis(ax)
     ax.set_ylabel("loss (summed squared error)")
-    ax.legend(loc="upper right", fontsize="small")
+    ax.legend(loc="upper right")
     return fig
 
 
 def plot_relus(run, stalled_seed, stalled_run):
-    fig, ax = plt.subplots(figsize=FULL)
+    fig, ax = plt.subplots(figsize=(7.0, FULL[1]))  # and the legend beside it
     rec = run["recorded"]
     steps = rec["steps"]
-    ax.plot(steps, alive(rec["on1"]), color=SKY, linewidth=3, label="layer 1: on for some sample")
+    ax.plot(steps, alive(rec["on1"]), color=SKY, linewidth=3, label="layer 1: on for\nsome sample")
     ax.plot(
-        steps, alive(rec["on2"]), color=FIT_COLOR, linewidth=3, label="layer 2: on for some sample"
+        steps, alive(rec["on2"]), color=FIT_COLOR, linewidth=3, label="layer 2: on for\nsome sample"
     )
     if stalled_run is not None:
         ax.plot(
@@ -181,7 +181,7 @@ def plot_relus(run, stalled_seed, stalled_run):
             color=OVERFIT_COLOR,
             linewidth=3,
             linestyle="--",
-            label=f"layer 2, seed {stalled_seed} (stalled)",
+            label=f"layer 2, seed {stalled_seed}\n(stalled)",
         )
     changes = changed_per_record(rec["on1"]) + changed_per_record(rec["on2"])
     ax.plot(
@@ -190,14 +190,14 @@ def plot_relus(run, stalled_seed, stalled_run):
         "o",
         color=GREY,
         markersize=9,
-        label="changed on/off pattern since the last dot",
+        label="changed on/off\npattern since\nthe last dot",
     )
     ax.set_yscale("symlog", linthresh=1, linscale=0.3)  # 0 included
     ax.set_ylim(0, 3000)
     plain_numbers(ax.yaxis)
     step_axis(ax)
     ax.set_ylabel("ReLUs (of 1000 per layer)")
-    ax.legend(loc="upper right", bbox_to_anchor=(1.0, 0.79), fontsize="x-small")  # below layer 1
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))  # beside: the plot has no room
     return fig
 
 

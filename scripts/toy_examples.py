@@ -18,7 +18,6 @@ from figkit import save_results
 from figkit.plot import (
     BLUE,
     CURVE_COLOR,
-    FULL,
     GREEN,
     GREY,
     HALF,
@@ -69,6 +68,18 @@ def toy_example_2():
     return net
 
 
+def formula_tex(net) -> str:
+    """g(x) in TeX, written from the network's own weights: the slide shows it."""
+    w1, b1 = net[0].weight[:, 0].tolist(), net[0].bias.tolist()
+    w2, b2 = net[2].weight[0].tolist(), net[2].bias[0].item()
+    terms = [f"{b2:g}"]
+    for a, w, b in zip(w2, w1, b1):
+        slope = "x" if abs(w) == 1 else f"{abs(w):g}x"
+        inner = f"{b:g} {'+' if w >= 0 else '-'} {slope}"
+        terms.append(f"{'+' if a >= 0 else '-'} {abs(a):g}\\,\\mathrm{{ReLU}}({inner})")
+    return "g(x) = " + " ".join(terms)
+
+
 def run_toy_example_1(net):
     """The slide's four inputs as one batch; prints the output tensor."""
     # region toy-example-1-forward
@@ -103,7 +114,7 @@ def g_values(net, x):
 
 
 def plot_relu():
-    fig, ax = plt.subplots(figsize=HALF)
+    fig, ax = plt.subplots(figsize=(6.0, 5.0))  # drawn 300 px high under three bullets
     x = torch.linspace(*RELU_RANGE, 401)
     ax.plot(x, torch.relu(x), color=BLUE)
     ax.set(
@@ -120,7 +131,7 @@ def plot_relu():
 
 
 def plot_toy_example_2(net):
-    fig, ax = plt.subplots(figsize=FULL)
+    fig, ax = plt.subplots(figsize=HALF)  # beside the printout: half the slide
     x = torch.linspace(*TOY2_RANGE, 601)
     with torch.no_grad():
         hidden = net[1](net[0](x.view(-1, 1)))  # the two ReLU outputs
@@ -172,7 +183,13 @@ def main():
                     f"f({a:g}, {b:g}) = {y:g}" for (a, b), y in zip(TOY1_INPUTS, outputs1)
                 ),
             },
-            "toy2": {"inputs": TOY2_INPUTS, "outputs": g, "printed": printed2, "table": table},
+            "toy2": {
+                "inputs": TOY2_INPUTS,
+                "outputs": g,
+                "printed": printed2,
+                "table": table,
+                "formula": formula_tex(net2),
+            },
         },
     )
 

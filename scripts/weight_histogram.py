@@ -57,7 +57,7 @@ def plot(initial, without, with_l2):
         xlim=(-view, view),
         ylim=(0.5, None),
     )
-    ax.legend(loc="upper right", fontsize="small")
+    ax.legend(loc="upper right")
     return fig
 
 

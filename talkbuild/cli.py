@@ -4,9 +4,11 @@
     python build.py [PATH] --self-contained [-o FILE.html] ...
     python build.py [PATH] --serve [--port 8000] ...   (live preview: talkbuild/serve.py)
     python build.py [PATH] --timing   (each slide's estimated time: talkbuild/pacing.py)
+    python build.py [PATH] --check ...   (build, then check in Chromium: talkbuild/check.py)
 
 Exit status: 0 when the deck was written (warnings may be printed), 1 when there
-were errors (the previous deck is left as it was), 2 for bad options.
+were errors (the previous deck is left as it was) or, with --check, findings;
+2 for bad options.
 """
 
 from __future__ import annotations
@@ -63,6 +65,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "reload the browser (Ctrl-C stops)",
     )
     parser.add_argument(
+        "--check",
+        action="store_true",
+        help="after building, open the deck in headless Chromium, visit every slide and "
+        "fragment step, and report what the audience would not see right",
+    )
+    parser.add_argument(
         "--port",
         type=int,
         default=8000,
@@ -98,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.timing:
         return timing(config)
+    if args.serve and args.check:
+        print("build.py: --check and --serve do not go together", file=sys.stderr)
+        return 2
     if args.serve:
         from .serve import serve  # the HTTP server is only needed here
 
@@ -115,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     report_diagnostics(report.diagnostics)
     page = report.output if config.self_contained else report.output / "index.html"
     print(f"{display_path(page)}: {report.slides} slides")
+    if args.check:
+        return check(page, config)
     return 0
 
 
@@ -128,6 +141,25 @@ def timing(config: BuildConfig) -> int:
         return 1
     print(table(rendered.timing or pace(rendered.deck)[0]))
     return 0
+
+
+def check(page: Path, config: BuildConfig) -> int:
+    """Check the deck just built in Chromium; 1 when there are findings."""
+    import time
+
+    from .check import check as check_deck  # Playwright is only needed here
+
+    started = time.perf_counter()
+    walk = check_deck(page, config.source, config.project / "node_modules")
+    report_diagnostics(walk.findings)
+    seconds = time.perf_counter() - started
+    count = len(walk.findings)
+    print(
+        f"{display_path(page)}: checked {walk.slides} slides, {walk.steps} steps in "
+        f"{seconds:.1f} s: {count or 'no'} finding{'s' * (count != 1)}",
+        file=sys.stderr if count else sys.stdout,
+    )
+    return 1 if count else 0
 
 
 def report_diagnostics(diagnostics: list[Diagnostic]) -> None:

@@ -18,7 +18,7 @@ from markdown_it.common.utils import escapeHtml
 
 from .assets import Asset, Framework
 from .diagnostics import Diagnostic
-from .slides import Deck, display_path
+from .slides import Deck, Slide, display_path
 
 TEMPLATES = Path(__file__).parent / "templates"
 GENERATOR = '<meta name="generator" content="talkbuild">'
@@ -29,6 +29,7 @@ DEFAULT_REVEAL_OPTIONS = {
 
 @dataclass(frozen=True)
 class SlideView:
+    source: str  # "talk.md:12": the slide's file (by name) and line, for the deck check
     attrs_html: str
     html: str
     notes_html: str
@@ -55,7 +56,12 @@ def render_page(deck: Deck, framework: Framework) -> str:
     )
     stacks = [
         [
-            SlideView(attrs_html(slide.attrs), slide.html.strip("\n"), slide.notes_html.strip("\n"))
+            SlideView(
+                source_line(slide),
+                attrs_html(slide.attrs),
+                slide.html.strip("\n"),
+                slide.notes_html.strip("\n"),
+            )
             for slide in stack
         ]
         for stack in deck.stacks
@@ -67,6 +73,12 @@ def render_page(deck: Deck, framework: Framework) -> str:
         plugins=framework.plugins,
         config={**DEFAULT_REVEAL_OPTIONS, **deck.meta.reveal},
     )
+
+
+def source_line(slide: Slide) -> str:
+    """`talk.md:12`: where the slide starts, by the file's name (the files of a deck
+    share one folder), so the page does not depend on where the build ran."""
+    return f"{slide.source.name}:{slide.line}"
 
 
 def attrs_html(attrs: dict[str, str]) -> str:

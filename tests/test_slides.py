@@ -96,7 +96,7 @@ def test_slide_comments_below_the_note_line_set_the_slides_attributes(tmp_path):
     expected = {"class": "y", "data-state": "s"}  # a later comment overrides, as in reveal.js
     assert deck.slides[0].attrs == expected
     assert rendered.deck.slides[0].attrs == expected
-    assert '<section class="y" data-state="s">' in rendered.page
+    assert '<section data-source-line="deck.md:1" class="y" data-state="s">' in rendered.page
 
 
 def test_an_element_comment_opening_the_notes_is_not_a_slide_attribute(tmp_path):

@@ -137,7 +137,7 @@ def fit(
         if step in recording:
             snapshots.append(snapshot(net, x, grid))  # for "Minima details"; no gradients
         optimizer.zero_grad()  # forget the last step's gradients
-        loss = loss_fn(net(x), y)  # forward pass and loss on all 21 samples
+        loss = loss_fn(net(x), y)  # forward pass and loss on all the samples
         loss.backward()  # backward pass: every parameter's gradient
         optimizer.step()  # update: a small step against the gradient
         losses[step] = loss.detach()

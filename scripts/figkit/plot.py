@@ -8,6 +8,8 @@ colour-blind-safe palette) lives in talk.mplstyle beside this file.
 from __future__ import annotations
 
 import io
+import json
+import re
 from pathlib import Path
 
 import matplotlib
@@ -48,13 +50,69 @@ def use_style() -> None:
 
 
 def save_figure(fig: matplotlib.figure.Figure, name: str, fmt: str = "svg") -> Path:
-    """Write figures/<name>.<fmt> byte-stably (no date, no software stamp) and close `fig`."""
+    """Write figures/<name>.<fmt> byte-stably (no date, no software stamp) and close `fig`.
+
+    The file records the font sizes of its text (see `TEXT_RECORD`): matplotlib
+    draws text as paths, so the deck check (talkbuild/check.py) reads them there to
+    tell how large the text is on the slide.
+    """
     metadata = {"svg": {"Date": None, "Creator": None}, "png": {"Software": None}}[fmt]
     buffer = io.BytesIO()
     fig.savefig(buffer, format=fmt, metadata=metadata)
+    sizes = font_sizes(fig)
+    data = buffer.getvalue()
+    if fmt == "svg":
+        data = with_svg_text_record(data, sizes)
+    else:  # again, with the record in a PNG text chunk: the pixels are the same
+        import PIL.Image  # matplotlib's dependency
+
+        with PIL.Image.open(io.BytesIO(data)) as png:
+            width_pt = png.width * 72 / png_dpi(fig)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=fmt, metadata={**metadata, TEXT_RECORD: record(sizes, width_pt)})
+        data = buffer.getvalue()
     plt.close(fig)
     path = FIGURES / f"{name}.{fmt}"
-    write_atomically(path, buffer.getvalue())
+    write_atomically(path, data)
     record_output(path)
     record_provenance("figure", path)
     return path
+
+
+# The record: {"font_sizes_pt": [every size used, ascending], "width_pt": the saved
+# figure's width}. In an SVG, a <metadata id="figkit-text"> element first in the
+# <svg>; in a PNG, the text chunk "figkit-text".
+TEXT_RECORD = "figkit-text"
+SVG_WIDTH = re.compile(rb'<svg [^>]*?width="([0-9.]+)pt"')
+
+
+def font_sizes(fig: matplotlib.figure.Figure) -> list[float]:
+    """The font sizes, in points, of the figure's visible text (titles, labels, tick
+    labels, legends, annotations); drawn already, so tick labels are final."""
+    from matplotlib.text import Text
+
+    return sorted(
+        {
+            round(float(text.get_fontsize()), 2)
+            for text in fig.findobj(Text)
+            if text.get_visible() and text.get_text().strip()
+        }
+    )
+
+
+def record(sizes: list[float], width_pt: float) -> str:
+    return json.dumps({"font_sizes_pt": sizes, "width_pt": round(width_pt, 4)})
+
+
+def with_svg_text_record(svg: bytes, sizes: list[float]) -> bytes:
+    match = SVG_WIDTH.search(svg)
+    if match is None:
+        raise ValueError("matplotlib wrote an SVG without a width in points")
+    start = svg.index(b">", match.end()) + 1
+    element = f'\n <metadata id="{TEXT_RECORD}">{record(sizes, float(match.group(1)))}</metadata>'
+    return svg[:start] + element.encode("utf-8") + svg[start:]
+
+
+def png_dpi(fig: matplotlib.figure.Figure) -> float:
+    dpi = matplotlib.rcParams["savefig.dpi"]
+    return fig.get_dpi() if dpi == "figure" else float(dpi)
