@@ -158,8 +158,9 @@ def record_provenance(kind: str, path: Path) -> None:
     try:
         relative = script.relative_to(ROOT).as_posix()
         source = script.read_bytes()
+        relative_output = Path(path).resolve().relative_to(FIGURES.resolve()).as_posix()
     except (ValueError, OSError):
-        return  # not a file of the repository
+        return  # not a file of the repository, or saved outside the figures folder
     tree = _SYNTAX.get(str(script))
     if tree is None:
         tree = _SYNTAX[str(script)] = ast.parse(source, filename=str(script))
@@ -177,7 +178,6 @@ def record_provenance(kind: str, path: Path) -> None:
     record["parameters"], record["seeds"] = _parameters(frame.f_globals)
     call = _call_at(tree, frame.f_lineno, "save_figure" if kind == "figure" else "save_results")
     where = _saved_at(tree, call, frame)
-    relative_output = Path(path).resolve().relative_to(FIGURES.resolve()).as_posix()
     if kind == "figure":
         drawn = call.args[0] if call is not None and call.args else None
         function = _called_function(tree, drawn)
