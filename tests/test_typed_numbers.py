@@ -36,7 +36,8 @@ def deck_text(page: str) -> str:
     """What the deck shows or says: the slides' text, notes and alt text, no markup."""
     markup = slides_markup(page)
     alts = " ".join(html.unescape(alt) for alt in re.findall(r'\balt="([^"]*)"', markup))
-    return html.unescape(re.sub(r"<[^>]+>", " ", markup)) + " " + alts
+    text = html.unescape(re.sub(r"<[^>]+>", " ", markup)) + " " + alts
+    return " ".join(text.split())  # one space between words, whatever markup stood there
 
 
 def scratch_copy(base: Path) -> Path:
