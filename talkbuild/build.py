@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from . import assets, external, markdown, onefile, output, results, slides
+from . import assets, external, markdown, onefile, output, paths, results, slides
 from .diagnostics import BuildFailed, Diagnostic
 
 PROJECT = Path(__file__).resolve().parent.parent  # the repository: build.py, talkbuild/
@@ -30,6 +30,9 @@ class BuildConfig:
     figures: bool = True  # regenerate stale figures first (when <project>/scripts exists)
     force: bool = False  # regenerate every figure, stale or not
     strict: bool = False  # a missing external image (external.py) is an error, not a warning
+    # Folders besides the deck's project folder whose files the deck may copy or
+    # include (paths.py): anything outside is an error unless it is in one of these.
+    allow_outside: tuple[Path, ...] = ()
     # Write one HTML file with everything inlined (onefile.py) instead of a folder.
     self_contained: bool = False
     progress: TextIO | None = field(default=None, repr=False)  # figure progress goes here
@@ -61,7 +64,13 @@ def build(config: BuildConfig) -> BuildReport:
     diagnostics += rendered.diagnostics
     check_output = onefile.check_output_file if config.self_contained else output.check_output
     if rendered.deck is not None:
-        diagnostics += check_output(config.output, rendered.deck.sources)
+        try:
+            paths.check(config.output)
+            diagnostics += check_output(config.output, rendered.deck.sources)
+        except paths.PathProblem as problem:
+            diagnostics.append(
+                Diagnostic(slides.display_path(config.output), None, f"output: {problem}")
+            )
     if rendered.deck is None or any(d.is_error for d in diagnostics):
         raise BuildFailed(diagnostics)
     try:
@@ -96,15 +105,17 @@ def render(config: BuildConfig) -> RenderedDeck:
     deck, errors = slides.load_deck(sources, md)
     diagnostics += errors
 
+    roots, errors = allowed_folders(config)
+    diagnostics += errors
     results_folder = config.results or deck.meta.results or config.project / "figures"
     found = results.Results(results_folder)
     for slide in deck.slides:
         for part in (slide.tokens, slide.notes):
-            diagnostics += results.resolve_includes(part, slide.source.parent, slide.path)
+            diagnostics += results.resolve_includes(part, slide.source.parent, slide.path, roots)
             diagnostics += results.substitute(part, found, slide.path)
         slide.attrs = slides.slide_attributes(slide)  # again: placeholders are filled now
     diagnostics += external.resolve(deck, config.project, strict=config.strict)
-    media, errors = assets.collect_media(deck)
+    media, errors = assets.collect_media(deck, roots)
     diagnostics += errors
 
     for slide in deck.slides:
@@ -119,6 +130,18 @@ def render(config: BuildConfig) -> RenderedDeck:
         return RenderedDeck(deck, "", [], diagnostics)
     page = output.render_page(deck, framework)
     return RenderedDeck(deck, page, framework.assets + media, diagnostics)
+
+
+def allowed_folders(config: BuildConfig) -> tuple[list[Path], list[Diagnostic]]:
+    """The folders whose files a deck may copy or include: its project folder (paths.py)
+    and the ones allowed with --allow-outside."""
+    roots, errors = [paths.project_root(config.source)], []
+    for folder in config.allow_outside:
+        try:
+            roots.append(paths.resolve(folder))
+        except paths.PathProblem as problem:
+            errors.append(Diagnostic(str(folder), None, f"--allow-outside: {problem}"))
+    return roots, errors
 
 
 def regenerate_figures(config: BuildConfig) -> list[Diagnostic]:

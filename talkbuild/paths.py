@@ -35,6 +35,13 @@ SNIFF_BYTES = 8192
 SVG_PROLOGUE_BYTES = SNIFF_BYTES
 
 
+# How a file outside the project is reported (`outside`).
+OUTSIDE = (
+    "outside the deck's project folder: its content would be published with the deck "
+    "(build with --allow-outside DIR to allow a folder)"
+)
+
+
 class PathProblem(Exception):
     """A path that cannot be used; the message says why, without the path."""
 
