@@ -28,9 +28,12 @@ from .slides import Deck, Slide, display_path, slide_attribute_tokens, walk
 REVEAL_DIST = Path("reveal.js/dist")
 KATEX_DIST = Path("katex/dist")
 # Raw HTML tags whose `src` is media to copy into the deck.
-MEDIA_TAG = re.compile(r"<(?:img|video|audio|source)\b[^>]*>", re.IGNORECASE)
+# (An unclosed tag is given up at the next "<": linear time on `<img <img <img ...`.)
+MEDIA_TAG = re.compile(
+    r"""<(?:img|video|audio|source)\b(?:[^<>"']|"[^"]*"|'[^']*')*>""", re.IGNORECASE
+)
 SRC_ATTRIBUTE = re.compile(r"""(\ssrc\s*=\s*)("([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.IGNORECASE)
-URL_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:")
+URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:")
 SLIDE_MEDIA_ATTRIBUTES = ("data-background-image", "data-background-video")
 # An @import of web fonts in a theme: dropped, the deck must work offline.
 REMOTE_IMPORT = re.compile(rb"""@import\s+(?:url\()?\s*["']?(?:https?:)?//[^;]*;\s*""")
