@@ -267,7 +267,6 @@ def _not_wrapping_around(rule: Callable) -> Callable:
     return math_inline
 
 
-
 def _placeholder(state: StateInline, silent: bool) -> bool:
     if not state.src.startswith("{{", state.pos):
         return False
@@ -511,11 +510,21 @@ def _without_comments(
     if cut not in result:
         return result
     kept = [
-        line.replace(cut, "")
+        _joined(line.split(cut))
         for line in result.split("\n")
         if cut not in line or line.replace(cut, "").strip()
     ]
     return "\n".join(kept)
+
+
+def _joined(pieces: list[str]) -> str:
+    """The text around removed comments, joined; where the joint would make a new
+    `<!--` (`<!-<!-- a -->- b -->`), an empty comment keeps the pieces apart, as
+    the comment did."""
+    text = pieces[0]
+    for piece in pieces[1:]:
+        text += ("<!---->" if "<!--" in text[-3:] + piece[:3] else "") + piece
+    return text
 
 
 def _warn(env: dict, line: int, message: str, severity: str = "warning") -> None:

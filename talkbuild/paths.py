@@ -92,8 +92,10 @@ def resolve(path: Path) -> Path:
         raise PathProblem(f"the path cannot be resolved: {error}") from None
 
 
-def read_bytes(path: Path, limit: int = MAX_TEXT_BYTES) -> bytes:
-    """A regular file's bytes, at most `limit` of them; raises PathProblem or OSError."""
+def read_bytes(path: Path, limit: int | None = None) -> bytes:
+    """A regular file's bytes, at most `limit` (MAX_TEXT_BYTES) of them; raises
+    PathProblem or OSError."""
+    limit = MAX_TEXT_BYTES if limit is None else limit
     found = kind(path)
     if found == "missing":
         raise FileNotFoundError(errno.ENOENT, "not found", str(path))
@@ -108,7 +110,9 @@ def read_bytes(path: Path, limit: int = MAX_TEXT_BYTES) -> bytes:
             raise PathProblem("it is not a regular file")
         data = file.read(limit + 1)
     if len(data) > limit:
-        raise PathProblem(f"it is larger than the limit of {limit // (1024 * 1024)} MiB")
+        mib, rest = divmod(limit, 1024 * 1024)
+        size = f"{mib} MiB" if mib and not rest else f"{limit} bytes"
+        raise PathProblem(f"it is larger than the limit of {size}")
     return data
 
 
