@@ -30,6 +30,7 @@ import contextlib
 import os
 import re
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -404,9 +405,10 @@ def with_found_examples(test):
 @with_found_examples
 @given(files=decks())
 def test_build_raises_only_build_failed_within_its_bounds(tmp_path_factory, files):
-    outcome, seconds, _ = run_build(tmp_path_factory, files)
+    outcome, seconds, folder = run_build(tmp_path_factory, files)
     assert seconds < SECONDS_PER_BUILD
     assert isinstance(outcome, BuildFailed) or (outcome.output / "index.html").is_file()
+    shutil.rmtree(folder)  # a campaign makes tens of thousands
 
 
 @settings.get_profile(PROFILE)
@@ -423,6 +425,7 @@ def test_every_diagnostic_names_an_existing_file_and_a_line_in_it(tmp_path_facto
                 path.read_bytes().replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
             )
             assert 1 <= diagnostic.line <= lines, diagnostic
+    shutil.rmtree(folder)
 
 
 # --- Valid decks and reveal.js's splitting -----------------------------------------
@@ -507,6 +510,7 @@ def test_a_valid_deck_has_the_slides_revealjs_splitting_gives(tmp_path_factory, 
     )
     assert [d for d in rendered.diagnostics if d.is_error] == []
     assert [len(stack) for stack in rendered.deck.stacks] == revealjs_stacks(text)
+    shutil.rmtree(folder)
 
 
 # --- Through build.py --------------------------------------------------------------
@@ -541,3 +545,4 @@ def test_build_py_answers_every_deck_with_located_lines(tmp_path_factory, files)
     for line in lines:
         if line not in summary:
             assert re.match(r"^[^:]+(:\d+)?: ", line), line
+    shutil.rmtree(folder)
