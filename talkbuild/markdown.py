@@ -73,6 +73,7 @@ ATTRIBUTE = re.compile(r'(?<![^"= ])([^"= ]+?)="([^"]+?)"|(?<![^"= ])(data-[^"= 
 # `"><script>`, must not be written into the page.
 ATTRIBUTE_NAME = re.compile(r"[A-Za-z_:][-A-Za-z0-9_:.]*")
 TODO = re.compile(r"\b(TODO|FIXME)\b")
+LEADING_BACKSLASHES = re.compile(r"\\*")
 # A start or end tag. Attribute names cannot hold "<", so a tag that never closes
 # is given up at the next "<": linear time on `<a <a <a ...`.
 TAG = re.compile(
@@ -256,7 +257,7 @@ def _not_wrapping_around(rule: Callable) -> Callable:
     def math_inline(state: StateInline, silent: bool) -> bool:
         src, pos = state.src, state.pos
         # Only a `$` with nothing but backslashes before it reads src[-1].
-        if src[pos] != "$" or src[-1] in " \n" or src[:pos].strip("\\"):
+        if src[pos] != "$" or src[-1] in " \n" or LEADING_BACKSLASHES.match(src).end() < pos:
             return rule(state, silent)
         state.src = src + " "
         try:

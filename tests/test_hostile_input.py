@@ -158,6 +158,7 @@ PATTERNS = {
     "markdown.TAG": (markdown.TAG, "finditer"),
     "markdown.TODO": (markdown.TODO, "search"),
     "markdown.ATTRIBUTE_NAME": (markdown.ATTRIBUTE_NAME, "fullmatch"),
+    "markdown.LEADING_BACKSLASHES": (markdown.LEADING_BACKSLASHES, "match"),
     "results.INCLUDE": (results.INCLUDE, "search"),
     "results.REGION_MARKER": (results.REGION_MARKER, "match"),
     "results.FORMAT_NUMBER": (results.FORMAT_NUMBER, "findall"),
