@@ -8,6 +8,8 @@ found, or returns a report (with the warnings) after swapping the new deck in.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +19,7 @@ from . import assets, external, markdown, onefile, output, paths, results, slide
 from .diagnostics import BuildFailed, Diagnostic
 
 PROJECT = Path(__file__).resolve().parent.parent  # the repository: build.py, talkbuild/
+CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")  # what would break a message's line
 
 
 @dataclass
@@ -127,9 +130,20 @@ def render(config: BuildConfig) -> RenderedDeck:
     )
     diagnostics += errors
     if framework is None:
-        return RenderedDeck(deck, "", [], diagnostics)
+        return RenderedDeck(deck, "", [], one_line(diagnostics))
     page = output.render_page(deck, framework)
-    return RenderedDeck(deck, page, framework.assets + media, diagnostics)
+    return RenderedDeck(deck, page, framework.assets + media, one_line(diagnostics))
+
+
+def one_line(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """The diagnostics with control characters of the deck's text (a newline in a
+    theme name, a path, a YAML key) escaped, so that each prints as one line."""
+    return [
+        dataclasses.replace(d, message=CONTROL.sub(lambda m: repr(m.group(0))[1:-1], d.message))
+        if CONTROL.search(d.message)
+        else d
+        for d in diagnostics
+    ]
 
 
 def allowed_folders(config: BuildConfig) -> tuple[list[Path], list[Diagnostic]]:

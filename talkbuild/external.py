@@ -196,16 +196,17 @@ def resolve(deck: Deck, project: Path, strict: bool = False) -> list[Diagnostic]
     manifest_path = named or deck.sources[0].parent / DEFAULT_MANIFEST
     manifest, diagnostics = None, []
     exists = paths.exists(manifest_path)
-    if named is not None or exists:
+    if named is not None and not paths.exists(named, "file"):
+        problem = "is not a regular file" if exists else "not found"
+        diagnostics = [
+            Diagnostic(
+                display_path(deck.sources[0]),
+                deck.meta.lines.get("external_images"),
+                f"external image manifest '{display_path(manifest_path)}' {problem}",
+            )
+        ]
+    elif exists:
         manifest, diagnostics = load_manifest(manifest_path)
-        if named is not None and not exists:
-            diagnostics = [
-                Diagnostic(
-                    display_path(deck.sources[0]),
-                    deck.meta.lines.get("external_images"),
-                    f"external image manifest '{display_path(manifest_path)}' not found",
-                )
-            ]
     for slide, inline in references:
         diagnostics += _resolve_inline(
             slide, inline, manifest, manifest_path, project, strict, manifest_ok=not diagnostics

@@ -490,6 +490,13 @@ def load_yaml(text: str, construct: bool = True):
 
 
 def _yaml_problem(error) -> YamlProblem:
+    import yaml
+
+    if isinstance(error, yaml.reader.ReaderError):  # a character YAML does not allow
+        text = error.name if isinstance(error.name, str) else ""
+        line = text.count("\n", 0, error.position) if text else None
+        code = ord(error.character) if isinstance(error.character, str) else error.character
+        return YamlProblem(f"the character U+{code:04X} is not allowed in YAML", line)
     mark = getattr(error, "problem_mark", None)
     problem = (getattr(error, "problem", None) or str(error)).replace("{", "(").replace("}", ")")
     context = getattr(error, "context", None)
