@@ -24,8 +24,6 @@ import os
 import stat
 from pathlib import Path
 
-import filetype
-
 # Bytes a file may have before it is refused: a slide includes code, not data dumps.
 MAX_TEXT_BYTES = 4 * 1024 * 1024
 # How much of a file media_kind reads to tell what it is.
@@ -139,6 +137,8 @@ def media_kind(path: Path) -> str | None:
             head = file.read(SNIFF_BYTES)
     except OSError:
         return None
+    import filetype  # 4 ms: only decks with local media pay for it
+
     found = filetype.guess(head)
     if found is not None and found.mime.split("/")[0] in ("image", "video", "audio"):
         return found.mime
