@@ -22,6 +22,7 @@ from urllib.parse import quote, unquote
 
 from markdown_it.token import Token
 
+from . import paths
 from .diagnostics import Diagnostic
 from .slides import Deck, Slide, display_path, slide_attribute_tokens, walk
 from .tex import used_fonts
@@ -30,8 +31,12 @@ from .tex import used_fonts
 REVEAL_DIST = Path("reveal.js/dist")
 KATEX_DIST = Path("katex/dist")
 # Raw HTML tags whose `src` is media to copy into the deck.
-MEDIA_TAG = re.compile(r"<(?:img|video|audio|source)\b[^>]*>", re.IGNORECASE)
+# (An unclosed tag is given up at the next "<": linear time on `<img <img <img ...`.)
+MEDIA_TAG = re.compile(
+    r"""<(?:img|video|audio|source)\b(?:[^<>"']|"[^"]*"|'[^']*')*>""", re.IGNORECASE
+)
 SRC_ATTRIBUTE = re.compile(r"""(\ssrc\s*=\s*)("([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.IGNORECASE)
+URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:")
 SLIDE_MEDIA_ATTRIBUTES = ("data-background-image", "data-background-video")
 # An @import of web fonts in a theme: dropped, the deck must work offline.
 REMOTE_IMPORT = re.compile(rb"""@import\s+(?:url\()?\s*["']?(?:https?:)?//[^;]*;\s*""")
@@ -184,16 +189,21 @@ class Media:
         return [Asset(dest, source) for source, dest in self.dest.items()]
 
 
-def collect_media(deck: Deck) -> tuple[list[Asset], list[Diagnostic]]:
-    """Copy every local image the slides use into media/ and point the slides there."""
+def collect_media(
+    deck: Deck, roots: list[Path] | None = None
+) -> tuple[list[Asset], list[Diagnostic]]:
+    """Copy every local image the slides use into media/ and point the slides there.
+
+    Only files whose content is an image, a video or audio are copied, and with
+    `roots`, only files inside those folders (see paths.py)."""
     media = Media()
     diagnostics: list[Diagnostic] = []
     for slide in deck.slides:
-        diagnostics += _slide_media(slide, media)
+        diagnostics += _slide_media(slide, media, roots)
     return media.assets, diagnostics
 
 
-def _slide_media(slide: Slide, media: Media) -> list[Diagnostic]:
+def _slide_media(slide: Slide, media: Media, roots: list[Path] | None) -> list[Diagnostic]:
     diagnostics: list[Diagnostic] = []
     base = slide.source.parent
 
@@ -211,11 +221,11 @@ def _slide_media(slide: Slide, media: Media) -> list[Diagnostic]:
             )
         if kind != "local":
             return ref
-        if not path.is_file():
-            problem = "is not a file" if path.exists() else "not found"
+        problem = _local_media_problem(path, roots)
+        if problem:
             diagnostics.append(Diagnostic(slide.path, line, f"{what} '{ref}' {problem}"))
             return ref
-        return quote(media.add(path)) + _suffix(ref)
+        return quote(media.add(paths.resolve(path))) + _suffix(ref)
 
     def relink_html(content: str, first_line: int) -> str:
         def tag(match: re.Match) -> str:
@@ -262,14 +272,29 @@ def _attribute_line(slide: Slide, name: str) -> int:
 
 
 def _classify(ref: str, base: Path) -> tuple[str, Path | None]:
-    """("local", file) | ("remote", None) | ("other", None) for a src/href value."""
+    """("local", path) | ("remote", None) | ("other", None) for a src/href value."""
     lowered = ref.lower()
     if lowered.startswith(("http://", "https://", "//")):
         return "remote", None
-    if not ref or ref.startswith("#") or re.match(r"^[a-z][a-z0-9+.-]*:", lowered):
+    if not ref or ref.startswith("#") or URL_SCHEME.match(lowered):
         return "other", None  # data:, blob:, mailto:, a fragment...
-    path = unquote(ref.split("#", 1)[0].split("?", 1)[0])
-    return "local", (base / path).resolve()
+    return "local", base / unquote(ref.split("#", 1)[0].split("?", 1)[0])
+
+
+def _local_media_problem(path: Path, roots: list[Path] | None) -> str | None:
+    """Why the file cannot be copied into the deck, or None."""
+    try:
+        found = paths.kind(path)
+        resolved = paths.resolve(path)
+    except paths.PathProblem as problem:
+        return f"cannot be used: {problem}"
+    if found != "file":
+        return "not found" if found == "missing" else "is not a file"
+    if roots is not None and paths.outside(resolved, roots):
+        return f"is {paths.OUTSIDE}"
+    if paths.media_kind(resolved) is None:
+        return "is not an image, a video or audio (judged by its content, not its name)"
+    return None
 
 
 def _suffix(ref: str) -> str:

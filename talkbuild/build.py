@@ -8,6 +8,8 @@ found, or returns a report (with the warnings) after swapping the new deck in.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,7 @@ from . import (
     onefile,
     output,
     pacing,
+    paths,
     provenance,
     results,
     slides,
@@ -28,6 +31,7 @@ from . import (
 from .diagnostics import BuildFailed, Diagnostic
 
 PROJECT = Path(__file__).resolve().parent.parent  # the repository: build.py, talkbuild/
+CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")  # what would break a message's line
 
 
 @dataclass
@@ -45,6 +49,9 @@ class BuildConfig:
     figures: bool = True  # regenerate stale figures first (when <project>/scripts exists)
     force: bool = False  # regenerate every figure, stale or not
     strict: bool = False  # a missing external image (external.py) is an error, not a warning
+    # Folders besides the deck's project folder whose files the deck may copy or
+    # include (paths.py): anything outside is an error unless it is in one of these.
+    allow_outside: tuple[Path, ...] = ()
     # Write one HTML file with everything inlined (onefile.py) instead of a folder.
     self_contained: bool = False
     progress: TextIO | None = field(default=None, repr=False)  # figure progress goes here
@@ -78,7 +85,13 @@ def build(config: BuildConfig) -> BuildReport:
     diagnostics += rendered.diagnostics
     check_output = onefile.check_output_file if config.self_contained else output.check_output
     if rendered.deck is not None:
-        diagnostics += check_output(config.output, rendered.deck.sources)
+        try:
+            paths.check(config.output)
+            diagnostics += check_output(config.output, rendered.deck.sources)
+        except paths.PathProblem as problem:
+            diagnostics.append(
+                Diagnostic(slides.display_path(config.output), None, f"output: {problem}")
+            )
     if rendered.deck is None or any(d.is_error for d in diagnostics):
         raise BuildFailed(diagnostics)
     try:
@@ -111,12 +124,14 @@ def render(config: BuildConfig) -> RenderedDeck:
     deck, errors = slides.load_deck(sources, md)
     diagnostics += errors
 
+    roots, errors = allowed_folders(config)
+    diagnostics += errors
     results_folder = config.results or deck.meta.results or config.project / "figures"
     found = results.Results(results_folder)
     quoted = provenance.quotes(deck)  # the placeholders as written, before they are filled
     for slide in deck.slides:
         for part in (slide.tokens, slide.notes):
-            diagnostics += results.resolve_includes(part, slide.source.parent, slide.path)
+            diagnostics += results.resolve_includes(part, slide.source.parent, slide.path, roots)
             diagnostics += results.substitute(part, found, slide.path)
             diagnostics += markdown.fence_diagnostics(part, slide.path)
         slide.attrs = slides.slide_attributes(slide)  # again: placeholders are filled now
@@ -129,7 +144,7 @@ def render(config: BuildConfig) -> RenderedDeck:
     diagnostics += external.resolve(deck, config.project, strict=config.strict)
     sources, errors = provenance.collect(deck, quoted, found, config.project)
     diagnostics += errors
-    media, errors = assets.collect_media(deck)
+    media, errors = assets.collect_media(deck, roots)
     diagnostics += errors
     diagnostics += tex.finish(typesetting)
 
@@ -148,11 +163,34 @@ def render(config: BuildConfig) -> RenderedDeck:
     )
     diagnostics += errors
     if framework is None:
-        return RenderedDeck(deck, "", [], diagnostics, timing)
+        return RenderedDeck(deck, "", [], one_line(diagnostics), timing)
     if sources is not None:
         framework = provenance.framework(framework, sources)
     page = output.render_page(deck, framework)
-    return RenderedDeck(deck, page, framework.assets + media, diagnostics, timing)
+    return RenderedDeck(deck, page, framework.assets + media, one_line(diagnostics), timing)
+
+
+def one_line(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """The diagnostics with control characters of the deck's text (a newline in a
+    theme name, a path, a YAML key) escaped, so that each prints as one line."""
+    return [
+        dataclasses.replace(d, message=CONTROL.sub(lambda m: repr(m.group(0))[1:-1], d.message))
+        if CONTROL.search(d.message)
+        else d
+        for d in diagnostics
+    ]
+
+
+def allowed_folders(config: BuildConfig) -> tuple[list[Path], list[Diagnostic]]:
+    """The folders whose files a deck may copy or include: its project folder (paths.py)
+    and the ones allowed with --allow-outside."""
+    roots, errors = [paths.project_root(config.source)], []
+    for folder in config.allow_outside:
+        try:
+            roots.append(paths.resolve(folder))
+        except paths.PathProblem as problem:
+            errors.append(Diagnostic(str(folder), None, f"--allow-outside: {problem}"))
+    return roots, errors
 
 
 def regenerate_figures(config: BuildConfig) -> list[Diagnostic]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from pathlib import Path
 
 from .build import PROJECT, BuildConfig, build, render
@@ -89,6 +90,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="where {{ name.key }} placeholders find name.json "
         "(default: front matter 'results:', else the project's figures/)",
     )
+    parser.add_argument(
+        "--allow-outside",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="let the deck copy or include files from DIR, outside its project folder (repeatable)",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="print the traceback of an internal error"
+    )
     return parser.parse_args(argv)
 
 
@@ -102,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         figures=not args.no_figures,
         force=args.force,
         strict=args.strict,
+        allow_outside=tuple(args.allow_outside),
         progress=sys.stderr,
     )
     if args.timing:
@@ -120,6 +133,16 @@ def main(argv: list[str] | None = None) -> int:
         errors = sum(d.is_error for d in failure.diagnostics)
         print(
             f"build failed: {errors} error{'s' * (errors != 1)}; the previous deck is unchanged",
+            file=sys.stderr,
+        )
+        return 1
+    except Exception as error:  # a bug of the builder: one line, the traceback on request
+        if args.debug:
+            traceback.print_exc()
+        print(
+            f"{display_path(config.source)}: internal error: {type(error).__name__}: "
+            + " ".join(str(error).split())
+            + ("" if args.debug else " (run with --debug for the traceback)"),
             file=sys.stderr,
         )
         return 1

@@ -40,9 +40,10 @@ from pathlib import Path
 from markdown_it.common.utils import escapeHtml
 from markdown_it.token import Token
 
+from . import paths
 from .diagnostics import Diagnostic
 from .output import attrs_html
-from .slides import Deck, Slide, display_path
+from .slides import Deck, Slide, YamlProblem, display_path, load_yaml
 
 SCHEME = "external:"  # ![alt](external:ID)
 DEFAULT_MANIFEST = Path("external") / "images.yaml"  # beside the (first) Markdown file
@@ -91,28 +92,18 @@ def load_manifest(path: Path) -> tuple[Manifest | None, list[Diagnostic]]:
 
     shown = display_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = paths.read_bytes(path).decode("utf-8")
     except FileNotFoundError:
         return None, [Diagnostic(shown, None, "external image manifest not found")]
+    except paths.PathProblem as problem:
+        return None, [Diagnostic(shown, None, f"cannot read external image manifest: {problem}")]
     except (OSError, UnicodeDecodeError) as error:
         return None, [Diagnostic(shown, None, f"cannot read external image manifest: {error}")]
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
-        root = loader.get_single_node()
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        problem = getattr(error, "problem", None) or str(error)
-        context, context_mark = (
-            getattr(error, "context", None),
-            getattr(error, "context_mark", None),
-        )
-        if context and context_mark:
-            problem += f" ({context} on line {context_mark.line + 1})"
-        return None, [
-            Diagnostic(shown, mark.line + 1 if mark else None, f"invalid YAML: {problem}")
-        ]
-    finally:
-        loader.dispose()
+        root, _ = load_yaml(text, construct=False)
+    except YamlProblem as problem:
+        line = problem.line + 1 if problem.line is not None else None
+        return None, [Diagnostic(shown, line, f"invalid YAML: {problem.describe(1)}")]
 
     errors: list[Diagnostic] = []
 
@@ -155,6 +146,11 @@ def load_manifest(path: Path) -> tuple[Manifest | None, list[Diagnostic]]:
         file = Path(fields.get("file", "."))
         if file.is_absolute() or ".." in file.parts:
             error(entry, f"file '{file}' must be inside {display_path(path.parent)}/")
+        else:
+            try:
+                paths.check(path.parent / file)
+            except paths.PathProblem as problem:
+                error(entry, f"file {str(file)!r}: {problem}")
         for name in ("source", "license_url"):
             if name in fields and not URL.match(fields[name]):
                 error(entry, f"{name} '{fields[name]}' must be an http(s) URL")
@@ -199,16 +195,18 @@ def resolve(deck: Deck, project: Path, strict: bool = False) -> list[Diagnostic]
         return []
     manifest_path = named or deck.sources[0].parent / DEFAULT_MANIFEST
     manifest, diagnostics = None, []
-    if named is not None or manifest_path.exists():
+    exists = paths.exists(manifest_path)
+    if named is not None and not paths.exists(named, "file"):
+        problem = "is not a regular file" if exists else "not found"
+        diagnostics = [
+            Diagnostic(
+                display_path(deck.sources[0]),
+                deck.meta.lines.get("external_images"),
+                f"external image manifest '{display_path(manifest_path)}' {problem}",
+            )
+        ]
+    elif exists:
         manifest, diagnostics = load_manifest(manifest_path)
-        if named is not None and not manifest_path.exists():
-            diagnostics = [
-                Diagnostic(
-                    display_path(deck.sources[0]),
-                    deck.meta.lines.get("external_images"),
-                    f"external image manifest '{display_path(manifest_path)}' not found",
-                )
-            ]
     for slide, inline in references:
         diagnostics += _resolve_inline(
             slide, inline, manifest, manifest_path, project, strict, manifest_ok=not diagnostics
@@ -267,7 +265,7 @@ def _resolve_inline(
                     )
                 )
             continue
-        present = entry.path.is_file()
+        present = paths.exists(entry.path, "file")
         if not present:
             diagnostics.append(
                 Diagnostic(

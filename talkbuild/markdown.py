@@ -67,14 +67,22 @@ class Separators:
 # The spec is what follows the colon up to its last non-space character. Linear
 # time: no two neighbouring quantifiers can take the same characters.
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w-]*(?:\.[\w-]+)*)\s*(?::([^{}\n]*[^{}\s]|)\s*)?\}\}")
-COMMENT = re.compile(r"<!--(.*?)-->", re.DOTALL)
 # reveal.js's Markdown plugin: the comment body patterns and the attribute syntax.
 ELEMENT_ATTRIBUTES = re.compile(r"\.element\s*?(.+?)$", re.MULTILINE)
 SLIDE_ATTRIBUTES = re.compile(r"\.slide:\s*?(\S.+?)$", re.MULTILINE)
-ATTRIBUTE = re.compile(r'([^"= ]+?)="([^"]+?)"|(data-[^"= ]+?)(?=[" ])')
+# reveal.js's attribute pattern, each name starting where a run of name characters
+# starts (the lookbehinds): the same attributes, in linear time instead of
+# quadratic on a long run of name characters.
+ATTRIBUTE = re.compile(r'(?<![^"= ])([^"= ]+?)="([^"]+?)"|(?<![^"= ])(data-[^"= ]+?)(?=[" ])')
+# What setAttribute accepts (an XML name, ASCII here): anything else, such as
+# `"><script>`, must not be written into the page.
+ATTRIBUTE_NAME = re.compile(r"[A-Za-z_:][-A-Za-z0-9_:.]*")
 TODO = re.compile(r"\b(TODO|FIXME)\b")
+LEADING_BACKSLASHES = re.compile(r"\\*")
+# A start or end tag. Attribute names cannot hold "<", so a tag that never closes
+# is given up at the next "<": linear time on `<a <a <a ...`.
 TAG = re.compile(
-    r"<(/?)([A-Za-z][\w:-]*)((?:\s+[^\s\"'>/=]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'"
+    r"<(/?)([A-Za-z][\w:-]*)((?:\s+[^\s\"'<>/=]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'"
     r"|[^\s\"'=<>`]+))?)*)\s*(/?)>"
 )
 VOID_ELEMENTS = frozenset("area base br col embed hr img input link meta source track wbr".split())
@@ -102,6 +110,7 @@ def create_parser() -> MarkdownIt:
     interrupts = {"alt": ["paragraph", "reference", "blockquote", "list"]}
     block.before("hr", "slide_break", _slide_break, interrupts)
     block.before("hr", "slide_notes", _slide_notes, interrupts)
+    _wrap(md.inline.ruler, "math_inline", _not_wrapping_around)
     md.inline.ruler.before("escape", "placeholder", _placeholder)
     # Before text_join, which merges escaped characters into the text around them.
     md.core.ruler.before("text_join", "syntax_checks", _syntax_checks)
@@ -238,7 +247,32 @@ def _calling_front_matter_hook(rule: Callable) -> Callable:
     return front_matter
 
 
-# --- Inline rule -------------------------------------------------------------------
+# --- Inline rules ------------------------------------------------------------------
+
+
+def _not_wrapping_around(rule: Callable) -> Callable:
+    """dollarmath's inline rule, without reading the paragraph's last character as the
+    one before its first.
+
+    To tell whether a `$` is escaped (or follows a digit) it counts the backslashes
+    before it down to src[-1] when they reach the paragraph's start, which Python
+    reads as its last character: a paragraph that starts with `$x$` and ends with a
+    backslash (a hard break) or a digit lost its math. A space added at the end
+    for that call is neither.
+    """
+
+    def math_inline(state: StateInline, silent: bool) -> bool:
+        src, pos = state.src, state.pos
+        # Only a `$` with nothing but backslashes before it reads src[-1].
+        if src[pos] != "$" or src[-1] in " \n" or LEADING_BACKSLASHES.match(src).end() < pos:
+            return rule(state, silent)
+        state.src = src + " "
+        try:
+            return rule(state, silent)
+        finally:
+            state.src = src
+
+    return math_inline
 
 
 def _placeholder(state: StateInline, silent: bool) -> bool:
@@ -517,24 +551,25 @@ def _slide_comments(state: StateCore) -> None:
             _inline_comments(tokens, i, state.env)
 
 
-def _attributes(text: str) -> dict[str, str]:
+def _attributes(text: str, env: dict, line: int) -> dict[str, str]:
     attrs = {}
     for match in ATTRIBUTE.finditer(text + " "):
-        if match.group(2) is not None:
-            attrs[match.group(1)] = match.group(2)
+        name, value = (match.group(1), match.group(2)) if match.group(2) else (match.group(3), "")
+        if ATTRIBUTE_NAME.fullmatch(name):
+            attrs[name] = value
         else:
-            attrs[match.group(3)] = ""
+            _warn(env, line, f"attribute name {name!r} is not a valid HTML attribute name; ignored")
     return attrs
 
 
-def _comment_attributes(body: str) -> tuple[str, dict[str, str]] | None:
+def _comment_attributes(body: str, env: dict, line: int) -> tuple[str, dict[str, str]] | None:
     """("element" | "slide", attributes) for a reveal.js attribute comment, else None."""
     match = ELEMENT_ATTRIBUTES.search(body)
     if match:
-        return "element", _attributes(match.group(1))
+        return "element", _attributes(match.group(1), env, line)
     match = SLIDE_ATTRIBUTES.search(body)
     if match:
-        return "slide", _attributes(match.group(1))
+        return "slide", _attributes(match.group(1), env, line)
     return None
 
 
@@ -568,15 +603,16 @@ def _inject_html_attrs(html: str, offset: int, attrs: dict[str, str]) -> str:
     match = TAG.match(html, offset)
     tag_attrs = match.group(3)
     for name, value in attrs.items():
-        rendered = f' {name}="{value}"' if value else f" {name}"
+        value = escapeHtml(value)
+        rendered = f'{name}="{value}"' if value else name
         existing = re.compile(
-            rf"\s+{re.escape(name)}(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?(?=\s|$)",
+            rf"(?<=\s){re.escape(name)}(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?(?=\s|$)",
             re.IGNORECASE,
         )
         if existing.search(tag_attrs):
             tag_attrs = existing.sub(lambda _, r=rendered: r, tag_attrs, count=1)
         else:
-            tag_attrs += rendered
+            tag_attrs += " " + rendered
     return html[: match.start(3)] + tag_attrs + html[match.end(3) :]
 
 
@@ -621,62 +657,139 @@ class _Elements:
                 return
 
 
-def _masked(html: str) -> str:
+def html_comments(text: str):
+    """(start, end, body) of every `<!-- ... -->` in the text, as HTML reads them: a
+    comment ends at the first `-->`, so `<!--` inside one starts nothing. One pass
+    with str.find; a regular expression would rescan the rest of the text from
+    every `<!--` that is never closed."""
+    pos = 0
+    while (start := text.find("<!--", pos)) >= 0:
+        end = text.find("-->", start + 4)
+        if end < 0:
+            return
+        yield start, end + 3, text[start + 4 : end]
+        pos = end + 3
+
+
+def _masked(html: str, comments=None) -> str:
     """The HTML with every comment blanked out (same length), so tags in comments
     are not mistaken for elements."""
-    return COMMENT.sub(lambda m: " " * len(m.group(0)), html)
+    parts, pos = [], 0
+    for start, end, _ in html_comments(html) if comments is None else comments:
+        parts += [html[pos:start], " " * (end - start)]
+        pos = end
+    parts.append(html[pos:])
+    return "".join(parts)
 
 
 def _block_comments(tokens: list[Token], index: int, env: dict, lines: list[str]) -> None:
+    """Apply, report and remove the comments of an HTML block, all found in one pass
+    over its text as it was written (removing one never makes another)."""
     token = tokens[index]
+    content = token.content
     line0 = token.map[0] if token.map else 0
-    for match in COMMENT.finditer(token.content):
-        _warn_todo(match.group(1), line0 + 1 + token.content.count("\n", 0, match.start()), env)
-    # The lines of the attribute comments, in the order the loop below takes them
-    # (first to last), counted before _cut removes lines.
-    attribute_lines = iter(
-        [
-            line0 + 1 + token.content.count("\n", 0, m.start())
-            for m in COMMENT.finditer(token.content)
-            if _comment_attributes(m.group(1))
-        ]
-    )
-    while True:
-        match = next(
-            (m for m in COMMENT.finditer(token.content) if _comment_attributes(m.group(1))), None
-        )
-        if match is None:
-            break
-        kind, attrs = _comment_attributes(match.group(1))
-        line = next(attribute_lines)
-        before = _masked(token.content[: match.start()])  # before _cut can shorten the text
-        token.content = _cut(token.content, match.start(), match.end())
+    comments = list(html_comments(content))
+    masked = _masked(content, comments)
+    tags = [m for m in TAG.finditer(masked) if "<!--" in content[m.start() : m.end()]]
+    injections: dict[int, dict[str, str]] = {}  # tag offset -> attributes to set there
+    newlines, counted = 0, 0
+    for start, _end, body in comments:
+        newlines += content.count("\n", counted, start)
+        counted = start
+        line = line0 + 1 + newlines
+        _warn_todo(body, line, env)
+        if "<!--" in body:
+            _warn(
+                env,
+                line,
+                "'<!--' inside a comment: HTML ends the comment at its first "
+                "'-->', so what follows that shows as text",
+            )
+        inside = next((tag for tag in tags if tag.start() < start < tag.end()), None)
+        if inside is not None:
+            _error(
+                env,
+                line,
+                f"a comment inside the tag <{inside.group(2)}>: HTML does not read "
+                "it as a comment; put it after the tag",
+            )
+            continue
+        found = _comment_attributes(body, env, line)
+        if found is None:
+            continue
+        kind, attrs = found
         if kind == "slide":
             _set_slide_attrs(token, attrs)
             continue
         elements = _Elements()
-        elements.html(token, before)
+        elements.html(token, masked[:start])
         target = elements.last or _previous_block(tokens, index, lines)
         if target is None:
             _set_slide_attrs(token, attrs)
         elif target is _NOTES_START:
             _warn_nothing_before_in_notes(line, env)
+        elif isinstance(target, tuple) and target[0] is token:
+            injections.setdefault(target[1], {}).update(attrs)
         else:
             _set_attrs(target, attrs)
-    while (match := COMMENT.search(token.content)) is not None:
-        token.content = _cut(token.content, match.start(), match.end())
+    token.content = _without_comments(content, masked, comments, injections)
     if not token.content.strip():
         token.content = ""
 
 
-def _cut(html: str, start: int, end: int) -> str:
-    """The HTML without html[start:end]; a line left empty goes too."""
-    line_start = html.rfind("\n", 0, start) + 1
-    line_end = html.find("\n", end)
-    line_end = len(html) if line_end < 0 else line_end
-    if not html[line_start:start].strip() and not html[end:line_end].strip():
-        return html[:line_start] + html[line_end + 1 :]
-    return html[:start] + html[end:]
+def _without_comments(
+    content: str, masked: str, comments: list, injections: dict[int, dict[str, str]]
+) -> str:
+    """The HTML with the attributes set on their tags and every comment removed; a
+    line that only held comments goes too."""
+    cut = "\0"  # markdown-it has replaced every NUL of the source by U+FFFD
+    parts, pos = [], 0
+    edits = sorted(
+        [(start, end, cut) for start, end, _ in comments]
+        + [
+            (
+                offset,
+                (tag := TAG.match(masked, offset)).end(),
+                _inject_html_attrs(tag.group(0), 0, attrs),
+            )
+            for offset, attrs in injections.items()
+        ]
+    )
+    for start, end, text in edits:
+        if start < pos:  # a comment inside a tag whose attributes were set
+            continue
+        parts += [content[pos:start], text]
+        pos = end
+    parts.append(content[pos:])
+    result = "".join(parts)
+    if cut not in result:
+        return result
+    kept = [
+        _joined(line.split(cut))
+        for line in result.split("\n")
+        if cut not in line or line.replace(cut, "").strip()
+    ]
+    return "\n".join(kept)
+
+
+def _joined(pieces: list[str]) -> str:
+    """The text around removed comments, joined; where the joint would make a new
+    `<!--` (`<!-<!-- a -->- b -->`), an empty comment keeps the pieces apart, as
+    the comment did."""
+    text = pieces[0]
+    for piece in pieces[1:]:
+        text += ("<!---->" if "<!--" in text[-3:] + piece[:3] else "") + piece
+    return text
+
+
+def _warn(env: dict, line: int, message: str, severity: str = "warning") -> None:
+    env.setdefault(ENV_DIAGNOSTICS, []).append(
+        Diagnostic(env.get(ENV_PATH, "<string>"), line, message, severity)
+    )
+
+
+def _error(env: dict, line: int, message: str) -> None:
+    _warn(env, line, message, "error")
 
 
 def _warn_nothing_before_in_notes(line: int, env: dict) -> None:
@@ -718,7 +831,7 @@ def _previous_block(
             continue  # its opening token comes next at this level
         if token.type == "html_block":
             elements = _Elements()
-            elements.html(token, _masked(token.content))
+            elements.html(token, _masked(token.content))  # its comments are gone by now
             if elements.last is None:
                 continue  # only comments or text: reveal.js looks further back
             return elements.last
@@ -778,9 +891,9 @@ def _inline_comments(tokens: list[Token], index: int, env: dict) -> None:
             continue
         body = child.content[4:-3]
         _warn_todo(body, line, env)
+        found = _comment_attributes(body, env, line)
         line += child.content.count("\n")
         child.content = ""
-        found = _comment_attributes(body)
         if found is None:
             continue
         kind, attrs = found

@@ -21,16 +21,23 @@ from __future__ import annotations
 import html
 import json
 import re
+import sys
 import textwrap
 from pathlib import Path
 from urllib.parse import unquote
 
 from markdown_it.token import Token
 
+from . import paths
 from .diagnostics import Diagnostic
 from .markdown import PLACEHOLDER
 from .slides import display_path
 
+# Numbers in a format spec (width, precision), each at most this; list indexes at
+# most this many digits.
+MAX_FORMAT_NUMBER = 1000
+FORMAT_NUMBER = re.compile(r"\d+")
+MAX_INDEX_DIGITS = 9
 INCLUDE = re.compile(r"(?:^|\s)include=(\S+)")
 REGION_MARKER = re.compile(r"^\s*(?:#|//)\s*(region|endregion)\b[ \t]*(\S*)")
 
@@ -50,10 +57,14 @@ class Results:
         if name not in self._files:
             path = self.folder / f"{name}.json"
             try:
-                self._files[name] = json.loads(path.read_text(encoding="utf-8"))
+                self._files[name] = json.loads(paths.read_bytes(path).decode("utf-8"))
             except FileNotFoundError:
                 self._files[name] = ResultError(
                     f"results file '{display_path(path)}' not found (written by scripts/{name}.py?)"
+                )
+            except paths.PathProblem as problem:
+                self._files[name] = ResultError(
+                    f"cannot read results file '{display_path(path)}': {problem}"
                 )
             except (OSError, UnicodeDecodeError) as error:
                 self._files[name] = ResultError(
@@ -63,6 +74,11 @@ class Results:
                 self._files[name] = ResultError(
                     f"results file '{display_path(path)}' is not valid JSON "
                     f"(line {error.lineno}: {error.msg})"
+                )
+            except (ValueError, RecursionError) as error:  # 5000-digit numbers, deep nesting
+                self._files[name] = ResultError(
+                    f"results file '{display_path(path)}' cannot be read: "
+                    f"{'it is nested too deeply' if isinstance(error, RecursionError) else error}"
                 )
         data = self._files[name]
         if isinstance(data, ResultError):
@@ -76,7 +92,7 @@ class Results:
         for depth, key in enumerate(keys):
             if isinstance(value, dict) and key in value:
                 value = value[key]
-            elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            elif isinstance(value, list) and _index(key) < len(value):
                 value = value[int(key)]
             else:
                 missing = ".".join(keys[: depth + 1])
@@ -96,22 +112,48 @@ class Results:
         """The text for `{{ dotted:spec }}`; raises ResultError."""
         value = self.lookup(dotted)
         if spec:
-            try:
-                return format(value, spec)
-            except (ValueError, TypeError) as error:
-                raise ResultError(
-                    f"cannot format '{dotted}' = {value!r} with ':{spec}': {error}"
-                ) from None
+            return _formatted(dotted, value, spec)
         if isinstance(value, dict):
             raise ResultError(
                 f"'{dotted}' is an object (keys: {', '.join(map(str, value))}); "
                 "name one of its keys"
             )
         if isinstance(value, str):
-            return value
+            return _unicode(dotted, value)
         if value is None or isinstance(value, (bool, list)):
-            return json.dumps(value)
+            return _unicode(dotted, json.dumps(value))
         return str(value)
+
+
+def _index(key: str) -> int:
+    """A list index written in ASCII digits (not ² or ٣); any other key is past the end."""
+    if key.isascii() and key.isdigit() and len(key) <= MAX_INDEX_DIGITS:
+        return int(key)
+    return sys.maxsize
+
+
+def _formatted(dotted: str, value, spec: str) -> str:
+    """format(value, spec), with widths and precisions bounded: `:1000000000` would
+    ask for a gigabyte of spaces."""
+    numbers = FORMAT_NUMBER.findall(spec)
+    if any(len(n) > 4 or int(n) > MAX_FORMAT_NUMBER for n in numbers):
+        raise ResultError(
+            f"format spec ':{spec}' of '{dotted}' asks for more than "
+            f"{MAX_FORMAT_NUMBER} characters or digits"
+        )
+    try:
+        return _unicode(dotted, format(value, spec))
+    except (ValueError, TypeError, OverflowError) as error:
+        raise ResultError(f"cannot format '{dotted}' = {value!r} with ':{spec}': {error}") from None
+
+
+def _unicode(dotted: str, text: str) -> str:
+    """The text, if it can be written as UTF-8 (`:c` of 55296 is a lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ResultError(f"'{dotted}' gives text that is not valid Unicode") from None
+    return text
 
 
 def substitute(tokens: list[Token], results: Results, shown: str) -> list[Diagnostic]:
@@ -187,8 +229,11 @@ def _substitute_attrs(token: Token, at, fill) -> None:
 # --- Code includes -----------------------------------------------------------------
 
 
-def resolve_includes(tokens: list[Token], base: Path, shown: str) -> list[Diagnostic]:
-    """Replace the body of every `include=` code fence with the named file region."""
+def resolve_includes(
+    tokens: list[Token], base: Path, shown: str, roots: list[Path] | None = None
+) -> list[Diagnostic]:
+    """Replace the body of every `include=` code fence with the named file region; with
+    `roots`, a file outside all of those folders is an error (see paths.py)."""
     errors: list[Diagnostic] = []
     for token in tokens:
         if token.type != "fence":
@@ -212,18 +257,22 @@ def resolve_includes(tokens: list[Token], base: Path, shown: str) -> list[Diagno
             continue
         file_name, _, region = target.partition("#")
         try:
-            token.content = include(base / file_name, region)
+            token.content = include(base / file_name, region, roots)
         except ResultError as error:
             errors.append(Diagnostic(shown, line, f"include={target}: {error}"))
     return errors
 
 
-def include(path: Path, region: str = "") -> str:
+def include(path: Path, region: str = "", roots: list[Path] | None = None) -> str:
     """The lines of `region` in the file (all of it when empty), dedented, newline-ended."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        if roots is not None and paths.outside(paths.resolve(path), roots):
+            raise ResultError(f"'{display_path(path)}' is {paths.OUTSIDE}")
+        lines = paths.read_bytes(path).decode("utf-8").splitlines()
     except FileNotFoundError:
         raise ResultError(f"file '{display_path(path)}' not found") from None
+    except paths.PathProblem as problem:
+        raise ResultError(f"cannot read '{display_path(path)}': {problem}") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ResultError(f"cannot read '{display_path(path)}': {error}") from None
     if region:

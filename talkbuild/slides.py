@@ -15,14 +15,16 @@ slide below the current one, a horizontal one starts a new column.
 from __future__ import annotations
 
 import datetime
-import json
+import math
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from . import paths
 from .diagnostics import Diagnostic
 from .markdown import (
     ENV_DIAGNOSTICS,
@@ -148,12 +150,16 @@ def display_path(path: Path) -> str:
 
 def deck_sources(path: Path) -> tuple[list[Path], list[Diagnostic]]:
     """The Markdown files of a deck: the file itself, or a folder's *.md in name order."""
-    if path.is_dir():
-        sources = sorted(p for p in path.glob("*.md") if p.is_file())
+    try:
+        found = paths.kind(path)
+    except paths.PathProblem as problem:
+        return [], [Diagnostic(display_path(path), None, str(problem))]
+    if found == "folder":
+        sources = sorted(p for p in path.glob("*.md") if paths.exists(p, "file"))
         if not sources:
             return [], [Diagnostic(display_path(path), None, "no *.md files in this folder")]
         return sources, []
-    if not path.exists():
+    if found == "missing":
         return [], [Diagnostic(display_path(path), None, "no such file or folder")]
     return [path], []
 
@@ -161,7 +167,9 @@ def deck_sources(path: Path) -> tuple[list[Path], list[Diagnostic]]:
 def read_source(path: Path, shown: str) -> tuple[str | None, list[Diagnostic]]:
     """The file's text with normalised newlines, or None and why it cannot be read."""
     try:
-        data = path.read_bytes()
+        data = paths.read_bytes(path)
+    except paths.PathProblem as problem:
+        return None, [Diagnostic(shown, 1, f"cannot read file: {problem}")]
     except OSError as error:
         return None, [Diagnostic(shown, 1, f"cannot read file: {error.strerror or error}")]
     try:
@@ -324,26 +332,12 @@ def parse_front_matter(
 
     meta = FrontMatter()
     first = token.map[0] + 2  # file line of the YAML's first line
-    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    loader = loader_class(token.content)
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else {}
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        problem = getattr(error, "problem", None) or str(error)
-        context = getattr(error, "context", None)
-        context_mark = getattr(error, "context_mark", None)
-        if context and context_mark:
-            problem += f" ({context} on line {first + context_mark.line})"
-        return meta, [
-            Diagnostic(
-                shown, first + mark.line if mark else first - 1, f"invalid front matter: {problem}"
-            )
-        ]
-    finally:
-        loader.dispose()
-    if data is None:
+        node, data = load_yaml(token.content)
+    except YamlProblem as problem:
+        line = first + problem.line if problem.line is not None else first - 1
+        return meta, [Diagnostic(shown, line, f"invalid front matter: {problem.describe(first)}")]
+    if node is None:  # empty, or only comments
         return meta, []
     if not isinstance(data, dict):
         return meta, [
@@ -353,9 +347,8 @@ def parse_front_matter(
     sub_lines = {
         str(key.value): first + key.start_mark.line
         for name, value in node.value
-        if name.value == "reveal" and hasattr(value, "value") and isinstance(value.value, list)
+        if name.value == "reveal" and isinstance(value, yaml.MappingNode)
         for key, _ in value.value
-        if hasattr(key, "start_mark")
     }
     meta.lines = lines
     errors: list[Diagnostic] = []
@@ -402,10 +395,11 @@ def parse_front_matter(
                     key,
                     f"unknown highlight_theme '{value}' (choose: {', '.join(HIGHLIGHT_THEMES)})",
                 )
-        elif key == "results":
-            meta.results = (source.parent / value).resolve()
-        elif key == "external_images":
-            meta.external_images = (source.parent / value).resolve()
+        elif key in ("results", "external_images"):
+            try:
+                setattr(meta, key, paths.resolve(source.parent / value))
+            except paths.PathProblem as problem:
+                error(key, f"front matter '{key}': {problem}")
         elif key == "repository":
             if not value.startswith(("https://", "http://")) or len(value.split()) != 1:
                 error(
@@ -452,18 +446,195 @@ def _reveal_options(value, error, lines: dict[str, int]) -> dict:
                 lines.get(key),
             )
             continue
-        try:
-            json.dumps(option)
-        except TypeError:
-            error(
-                "reveal",
-                f"reveal.js option '{key}' must be a number, string, boolean, "
-                f"list or mapping, not {_yaml_type(option)}",
-                lines.get(key),
-            )
+        problem = _json_problem(option)
+        if problem:
+            error("reveal", f"reveal.js option '{key}' {problem}", lines.get(key))
             continue
         options[key] = option
     return options
+
+
+def _json_problem(value, depth: int = 0) -> str | None:
+    """Why the value cannot go to reveal.js as JSON, or None: numbers, strings,
+    booleans, lists and mappings with string keys only (load_yaml has ruled out
+    cycles and bombs)."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"holds {value}, which is not a finite number"
+    if isinstance(value, list):
+        return next(filter(None, (_json_problem(item, depth + 1) for item in value)), None)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"has a mapping key that is not a string: {_yaml_type(key)} ({key!r})"
+            problem = _json_problem(item, depth + 1)
+            if problem:
+                return problem
+        return None
+    return f"must be a number, string, boolean, list or mapping, not {_yaml_type(value)}"
+
+
+# --- YAML --------------------------------------------------------------------------
+
+# Front matter and manifests are a few lines; these bound what a hostile file costs.
+MAX_YAML_CHARS = 256 * 1024
+MAX_YAML_NODES = 100_000  # nodes once every alias is expanded (an alias bomb has billions)
+
+
+class YamlProblem(Exception):
+    """YAML that cannot be loaded, at a 0-based line of the YAML text (or None);
+    `context_line` is a second line the message names (an unclosed quote's start)."""
+
+    def __init__(self, message: str, line: int | None = None, context_line: int | None = None):
+        super().__init__(message)
+        self.line, self.context_line = line, context_line
+
+    def describe(self, first: int) -> str:
+        """The message, its second line numbered as the file's line `first` + line."""
+        message = str(self)
+        if self.context_line is not None:
+            message = message.replace("{line}", str(first + self.context_line))
+        return message
+
+
+def load_yaml(text: str, construct: bool = True):
+    """(root node, Python value) of one YAML document; (None, None) when it is empty.
+
+    Safe-loaded, with limits: the text's size, the node count once aliases are
+    expanded, no recursive aliases, and every scalar must construct (a date that
+    does not exist or `!!int abc` is a YamlProblem at its line, not a ValueError).
+    """
+    import yaml
+
+    if len(text) > MAX_YAML_CHARS:
+        raise YamlProblem(f"{len(text)} characters; the limit is {MAX_YAML_CHARS}")
+    loader = _loader_class()(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except yaml.YAMLError as error:
+            raise _yaml_problem(error) from None
+        if node is None:
+            return None, None
+        _check_nodes(node)
+        if not construct:
+            return node, None
+        try:
+            return node, loader.construct_document(node)
+        except yaml.YAMLError as error:
+            raise _yaml_problem(error) from None
+    finally:
+        loader.dispose()
+
+
+def _yaml_problem(error) -> YamlProblem:
+    import yaml
+
+    if isinstance(error, yaml.reader.ReaderError):  # a character YAML does not allow
+        text = error.name if isinstance(error.name, str) else ""
+        line = text.count("\n", 0, error.position) if text else None
+        code = ord(error.character) if isinstance(error.character, str) else error.character
+        return YamlProblem(f"the character U+{code:04X} is not allowed in YAML", line)
+    mark = getattr(error, "problem_mark", None)
+    problem = (getattr(error, "problem", None) or str(error)).replace("{", "(").replace("}", ")")
+    context = getattr(error, "context", None)
+    context_mark = getattr(error, "context_mark", None)
+    if context and context_mark:
+        return YamlProblem(
+            f"{problem} ({context} on line {{line}})",
+            mark.line if mark else None,
+            context_mark.line,
+        )
+    return YamlProblem(problem, mark.line if mark else None)
+
+
+def _check_nodes(root) -> None:
+    """Refuse recursive aliases, alias bombs and text that is not valid Unicode."""
+    import yaml
+
+    expanded: dict[int, int] = {}  # id(node) -> nodes it stands for, aliases expanded
+    on_path: set[int] = set()
+    stack = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            children = _children(node)
+            expanded[key] = 1 + sum(expanded[id(child)] for child in children)
+            if expanded[key] > MAX_YAML_NODES:
+                raise YamlProblem(
+                    f"more than {MAX_YAML_NODES} values once its aliases are expanded",
+                    node.start_mark.line,
+                )
+            continue
+        if key in expanded:
+            continue
+        if key in on_path:
+            raise YamlProblem("an alias refers to a value that contains it", node.start_mark.line)
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                node.value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise YamlProblem(
+                    "the text is not valid Unicode (a lone surrogate escape?)",
+                    node.start_mark.line,
+                ) from None
+            expanded[key] = 1
+            continue
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in expanded)
+
+
+def _children(node) -> list:
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+_LOADER = None
+
+
+def _loader_class():
+    """PyYAML's safe loader whose scalars fail as YAML errors at their line: its
+    constructors raise ValueError, KeyError... for `!!int abc` or 2024-02-30."""
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+
+        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+        class Loader(base):
+            def construct_object(self, node, deep=False):
+                try:
+                    return super().construct_object(node, deep)
+                except yaml.YAMLError:
+                    raise
+                except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as error:
+                    tag = node.tag.rsplit(":", 1)[-1]
+                    value = node.value if isinstance(node.value, str) else ""
+                    shown = repr(value if len(value) <= 40 else value[:40] + "...")
+                    detail = ""
+                    if isinstance(error, ValueError):
+                        detail = str(error)
+                        if "Exceeds the limit" in detail:
+                            detail = f"more than {sys.get_int_max_str_digits()} digits"
+                        detail = f" ({detail})"
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"{shown if value else 'the value'} is not a valid {tag}{detail}",
+                        node.start_mark,
+                    ) from None
+
+        _LOADER = Loader
+    return _LOADER
 
 
 def _yaml_type(value) -> str:

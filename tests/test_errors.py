@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from deck_fixtures import FIXTURES, RESULTS, assert_matches, cases, render_fixture
 
+from talkbuild import paths
 from talkbuild.build import BuildConfig, build
 from talkbuild.diagnostics import BuildFailed
 from talkbuild.slides import read_source
@@ -37,14 +38,14 @@ def test_an_unreadable_file_is_reported_with_its_path(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     source = tmp_path / "locked.md"
     source.write_text("# slide\n")
-    read_bytes = Path.read_bytes
+    read_bytes = paths.read_bytes
 
-    def refuse(path):  # as root, chmod 000 would not stop the read
+    def refuse(path, *args):  # as root, chmod 000 would not stop the read
         if path == source:
             raise PermissionError(13, "Permission denied", str(path))
-        return read_bytes(path)
+        return read_bytes(path, *args)
 
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    monkeypatch.setattr(paths, "read_bytes", refuse)
     rendered = render_fixture(source)
     assert [str(d) for d in rendered.diagnostics] == [
         "locked.md:1: cannot read file: Permission denied"
@@ -55,7 +56,7 @@ def test_a_folder_named_like_markdown_cannot_be_read(tmp_path):
     (tmp_path / "folder.md").mkdir()
     assert (
         read_source(tmp_path / "folder.md", "folder.md")[1][0].message
-        == "cannot read file: Is a directory"
+        == "cannot read file: it is a folder"
     )
 
 
