@@ -428,7 +428,7 @@ def _check_attribute_comment(body: str, line: int, env: dict) -> None:
     kind = next((k for k in (".slide", ".element") if body.startswith(k)), None)
     if kind is None or (kind == ".slide" and body[6:7].isalnum()):  # `.slides` is prose
         return
-    found = _comment_attributes(body)
+    found = _comment_attributes(body, {}, line)  # its own warnings come with the comment rule
     if found is None or not found[1]:
         _report(
             env,
@@ -698,13 +698,7 @@ def _block_comments(tokens: list[Token], index: int, env: dict, lines: list[str]
         counted = start
         line = line0 + 1 + newlines
         _warn_todo(body, line, env)
-        if "<!--" in body:
-            _warn(
-                env,
-                line,
-                "'<!--' inside a comment: HTML ends the comment at its first "
-                "'-->', so what follows that shows as text",
-            )
+        # A '<!--' inside the comment is reported by _syntax_checks.
         inside = next((tag for tag in tags if tag.start() < start < tag.end()), None)
         if inside is not None:
             _error(
@@ -1000,7 +994,8 @@ def _parse_highlights(spec: str, parsed: FenceInfo) -> None:
 
 
 def _is_number(text: str) -> bool:
-    return text.isascii() and text.isdigit()
+    """A line number: ASCII digits, few enough for int() (a 5,000-digit one raises)."""
+    return text.isascii() and text.isdigit() and len(text) <= 9
 
 
 def fence_info(info: str) -> tuple[str, dict[str, str]]:

@@ -34,6 +34,7 @@ from urllib.parse import unquote
 
 from markdown_it.token import Token
 
+from . import paths
 from .assets import MEDIA_TAG, SRC_ATTRIBUTE, Asset, Framework, unescape_attr
 from .diagnostics import Diagnostic
 from .markdown import PLACEHOLDER
@@ -312,7 +313,10 @@ def _images(slide: Slide):
                 refs += _html_sources(child.content)
         for ref in refs:
             if ref and not re.match(r"^([a-z][a-z0-9+.-]*:|//|#)", ref, re.IGNORECASE):
-                yield (base / unquote(ref.split("#", 1)[0].split("?", 1)[0])).resolve(), line
+                try:
+                    yield paths.resolve(base / unquote(ref.split("#", 1)[0].split("?", 1)[0])), line
+                except paths.PathProblem:
+                    continue  # assets.py reports it
 
 
 def _html_sources(content: str) -> list[str]:
@@ -330,7 +334,10 @@ def _regions(slide: Slide) -> list[tuple[Path, str]]:
         target = token.meta.get("include") if token.type == "fence" else None
         if target:
             file_name, _, region = target.partition("#")
-            found.append(((slide.source.parent / file_name).resolve(), region))
+            try:
+                found.append((paths.resolve(slide.source.parent / file_name), region))
+            except paths.PathProblem:
+                continue  # results.py reports it
     return found
 
 
