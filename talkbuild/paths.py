@@ -115,11 +115,12 @@ def read_bytes(path: Path, limit: int | None = None) -> bytes:
 
 
 def project_root(source: Path) -> Path:
-    """The deck's project folder: the nearest folder upwards with a .git, else the deck's."""
+    """The deck's project folder: the nearest folder upwards that is a repository (.git)
+    or holds the deck's figure scripts (scripts/), else the deck's own folder."""
     start = resolve(source)
     folder = start if start.is_dir() else start.parent
     for candidate in (folder, *folder.parents):
-        if (candidate / ".git").exists():
+        if (candidate / ".git").exists() or (candidate / "scripts").is_dir():
             return candidate
     return folder
 

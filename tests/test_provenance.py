@@ -69,7 +69,10 @@ def deck(tmp_path: Path, figures: Path, front_matter: str = "") -> tuple:
         "---\n\n# Nothing from a script\n",
         encoding="utf-8",
     )
-    rendered = render(BuildConfig(source=source, results=figures, figures=False))
+    config = BuildConfig(
+        source=source, results=figures, figures=False, allow_outside=(DEMO.parent,)
+    )
+    rendered = render(config)  # the include names demo.py, outside tmp_path
     assert not [d for d in rendered.diagnostics if d.is_error], rendered.diagnostics
     files = {asset.dest: asset for asset in rendered.assets}
     data = json.loads(files["provenance.json"].data) if "provenance.json" in files else None
@@ -195,7 +198,10 @@ def test_a_script_changed_since_its_run_is_a_warning(tmp_path, figures):
     record_file.write_text(json.dumps(record), encoding="utf-8")
     source = tmp_path / "deck.md"
     source.write_text("# {{ demo.points }}\n", encoding="utf-8")
-    rendered = render(BuildConfig(source=source, results=figures, figures=False))
+    config = BuildConfig(
+        source=source, results=figures, figures=False, allow_outside=(DEMO.parent,)
+    )
+    rendered = render(config)  # the include names demo.py, outside tmp_path
     warnings = [d for d in rendered.diagnostics if not d.is_error]
     assert [d.path.endswith("demo.py") and "changed since" in d.message for d in warnings] == [True]
 
