@@ -1,9 +1,15 @@
-"""The build pipeline: configure, regenerate figures, parse and render, then write.
+"""The build pipeline: parse, regenerate figures, render, then write.
 
 Like MkDocs's build: every stage runs and collects its diagnostics; nothing is
 written until everything has rendered, and a build with errors writes nothing
 (the previous deck stays). `build()` raises `BuildFailed` with every diagnostic
 found, or returns a report (with the warnings) after swapping the new deck in.
+The Markdown is parsed first and its errors handed to `config.early` at once:
+stale figure scripts can take minutes, a typo should not wait for them.
+
+The figures belong to the deck: its project is the nearest folder holding
+scripts/ from the deck's folder up (never above the repository's root), and
+only that project's scripts run and its figures/ fill the placeholders.
 """
 
 from __future__ import annotations
@@ -11,10 +17,11 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Callable, TextIO
 
 from . import assets, external, markdown, onefile, output, results, slides
 from .diagnostics import BuildFailed, Diagnostic
+from .files import display_path
 
 PROJECT = Path(__file__).resolve().parent.parent  # the repository: build.py, talkbuild/
 
@@ -23,16 +30,18 @@ PROJECT = Path(__file__).resolve().parent.parent  # the repository: build.py, ta
 class BuildConfig:
     source: Path = PROJECT / "slides"  # a Markdown file, or a folder of them
     output: Path = PROJECT / "build" / "deck"
-    project: Path = PROJECT  # holds scripts/, figures/ and node_modules/
+    project: Path = PROJECT  # the builder's own: node_modules/
     # Where {{ name.key }} placeholders find name.json. None: the front matter's
-    # `results:` (relative to the Markdown file), else <project>/figures.
+    # `results:` (relative to the Markdown file), else the deck's figures/ (figures_project).
     results: Path | None = None
-    figures: bool = True  # regenerate stale figures first (when <project>/scripts exists)
+    figures: bool = True  # regenerate the deck's stale figures first (figures_project)
     force: bool = False  # regenerate every figure, stale or not
     strict: bool = False  # a missing external image (external.py) is an error, not a warning
     # Write one HTML file with everything inlined (onefile.py) instead of a folder.
     self_contained: bool = False
     progress: TextIO | None = field(default=None, repr=False)  # figure progress goes here
+    # Called with the Markdown's diagnostics as soon as it is parsed, before any figure.
+    early: Callable[[list[Diagnostic]], None] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -52,12 +61,28 @@ class RenderedDeck:
     diagnostics: list[Diagnostic]  # errors and warnings
 
 
+def figures_project(source: Path) -> Path | None:
+    """The nearest folder holding scripts/, from the deck's folder up to its repository's root."""
+    folder = Path(source).resolve()
+    folder = folder if folder.is_dir() else folder.parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / "scripts").is_dir():
+            return candidate
+        if (candidate / ".git").exists():
+            return None
+    return None
+
+
 def build(config: BuildConfig) -> BuildReport:
-    """Regenerate figures, render the deck, and only then write it (if error-free)."""
+    """Parse, regenerate figures, render the deck, and only then write it (if error-free)."""
+    loaded = load(config)
+    if config.early and loaded[2]:
+        config.early(loaded[2])
     diagnostics: list[Diagnostic] = []
-    if config.figures and (config.project / "scripts").is_dir():
-        diagnostics += regenerate_figures(config)
-    rendered = render(config)
+    project = figures_project(config.source)
+    if config.figures and project is not None:
+        diagnostics += regenerate_figures(config, project)
+    rendered = render(config, loaded)
     diagnostics += rendered.diagnostics
     check_output = onefile.check_output_file if config.self_contained else output.check_output
     if rendered.deck is not None:
@@ -78,7 +103,7 @@ def build(config: BuildConfig) -> BuildReport:
             diagnostics
             + [
                 Diagnostic(
-                    slides.display_path(Path(where)),
+                    display_path(Path(where)),
                     None,
                     f"cannot write the deck: {error.strerror or error}",
                 )
@@ -87,16 +112,26 @@ def build(config: BuildConfig) -> BuildReport:
     return BuildReport(config.output, len(rendered.deck.slides), diagnostics)
 
 
-def render(config: BuildConfig) -> RenderedDeck:
-    """Parse and render the deck; writes nothing, raises nothing."""
+def load(config: BuildConfig) -> tuple:
+    """Read and parse the Markdown: (deck or None, parser, diagnostics)."""
     sources, diagnostics = slides.deck_sources(config.source)
     if not sources:
-        return RenderedDeck(None, "", [], diagnostics)
+        return None, None, diagnostics
     md = markdown.create_parser()
     deck, errors = slides.load_deck(sources, md)
-    diagnostics += errors
+    return deck, md, diagnostics + errors
 
-    results_folder = config.results or deck.meta.results or config.project / "figures"
+
+def render(config: BuildConfig, loaded: tuple | None = None) -> RenderedDeck:
+    """Render the deck (parsed by `load` unless given); writes nothing, raises nothing."""
+    deck, md, diagnostics = loaded or load(config)
+    diagnostics = list(diagnostics)
+    if deck is None:
+        return RenderedDeck(None, "", [], diagnostics)
+
+    folder = Path(config.source) if Path(config.source).is_dir() else Path(config.source).parent
+    default = (figures_project(config.source) or folder) / "figures"
+    results_folder = config.results or deck.meta.results or default
     found = results.Results(results_folder)
     for slide in deck.slides:
         for part in (slide.tokens, slide.notes):
@@ -121,13 +156,8 @@ def render(config: BuildConfig) -> RenderedDeck:
     return RenderedDeck(deck, page, framework.assets + media, diagnostics)
 
 
-def regenerate_figures(config: BuildConfig) -> list[Diagnostic]:
-    """Bring the figures and results files up to date; script failures are errors."""
+def regenerate_figures(config: BuildConfig, project: Path) -> list[Diagnostic]:
+    """Bring the project's figures and results files up to date; script failures are errors."""
     from .figures import regenerate  # only needed when figures are built
 
-    return regenerate(
-        config.project / "scripts",
-        config.project / "figures",
-        force=config.force,
-        progress=config.progress or sys.stderr,
-    )
+    return regenerate(project, force=config.force, progress=config.progress or sys.stderr)

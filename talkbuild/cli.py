@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 from .build import PROJECT, BuildConfig, build
-from .diagnostics import BuildFailed, Diagnostic
-from .slides import display_path
+from .diagnostics import BuildFailed, Diagnostic, report
+from .files import display_path
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -79,6 +79,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    shown: set[Diagnostic] = set()  # printed as soon as the Markdown was parsed
+
+    def early(diagnostics: list[Diagnostic]) -> None:
+        report(diagnostics)
+        shown.update(diagnostics)
+
     config = BuildConfig(
         source=args.path or PROJECT / "slides",
         output=args.output or PROJECT / "build" / ("deck.html" if args.self_contained else "deck"),
@@ -88,28 +94,23 @@ def main(argv: list[str] | None = None) -> int:
         force=args.force,
         strict=args.strict,
         progress=sys.stderr,
+        early=early,
     )
     if args.serve:
         from .serve import serve  # the HTTP server is only needed here
 
         return serve(config, args.port)
     try:
-        report = build(config)
+        built = build(config)
     except BuildFailed as failure:
-        report_diagnostics(failure.diagnostics)
-        errors = sum(d.is_error for d in failure.diagnostics)
+        report([d for d in failure.diagnostics if d not in shown])
+        errors = sum(d.is_error for d in set(failure.diagnostics))
         print(
             f"build failed: {errors} error{'s' * (errors != 1)}; the previous deck is unchanged",
             file=sys.stderr,
         )
         return 1
-    report_diagnostics(report.diagnostics)
-    page = report.output if config.self_contained else report.output / "index.html"
-    print(f"{display_path(page)}: {report.slides} slides")
+    report([d for d in built.diagnostics if d not in shown])
+    page = built.output if config.self_contained else built.output / "index.html"
+    print(f"{display_path(page)}: {built.slides} slides")
     return 0
-
-
-def report_diagnostics(diagnostics: list[Diagnostic]) -> None:
-    """Print every diagnostic once, by file and line (stages keep their order)."""
-    for diagnostic in sorted(dict.fromkeys(diagnostics), key=lambda d: (str(d.path), d.line or 0)):
-        print(diagnostic, file=sys.stderr)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from .diagnostics import Diagnostic
+from .files import display_path  # noqa: F401 (re-exported: one rule, in files.py)
 from .markdown import ENV_DIAGNOSTICS, ENV_FRONT_MATTER_HOOK, ENV_PATH, ENV_SEPARATORS, Separators
 
 # The reveal.js themes in node_modules/reveal.js/dist/theme (see assets.py).
@@ -119,14 +119,6 @@ class Deck:
     @property
     def slides(self) -> list[Slide]:
         return [slide for stack in self.stacks for slide in stack]
-
-
-def display_path(path: Path) -> str:
-    """A path as diagnostics show it: relative to the working directory when inside it."""
-    try:
-        return os.path.relpath(path)
-    except ValueError:  # another drive (Windows)
-        return str(path)
 
 
 def deck_sources(path: Path) -> tuple[list[Path], list[Diagnostic]]:
