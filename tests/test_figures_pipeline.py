@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from talkbuild.figures import main as figures_main
 from talkbuild.figures import regenerate, stale
-from talkbuild.figures.__main__ import main as figures_main
 from talkbuild.figures.processes import Run
 from talkbuild.figures.progress import REPORT_EVERY, Display
 from talkbuild.files import display_path

@@ -1,13 +1,7 @@
-"""One process per script or job, forked from the standard library's forkserver.
-
-The forkserver imports numpy, torch and matplotlib once (its preload), so a
-script starts in a few milliseconds instead of 1.7 s of imports, and still has a
-process of its own: a crash, a global setting or a leaked figure stays with it.
-A run is either a script, run as `python scripts/NAME.py` would run it, or a
-call of a function in the project's modules (a build job, or `build_jobs()`
-itself). Its stdout and stderr go to its log files; its exit status is that of
-the process (negative: killed by that signal).
-"""
+"""One process per run, forked from multiprocessing's forkserver, which imports the
+heavy libraries once (preload): a run starts in milliseconds, yet a crash or a
+global setting stays with it. A run is a script (run as `python scripts/NAME.py`)
+or a call `module:function` of the project (a job, or `build_jobs()`)."""
 
 from __future__ import annotations
 
@@ -24,16 +18,10 @@ from multiprocessing import forkserver
 from pathlib import Path
 
 PRELOAD = ["numpy", "torch", "matplotlib", "matplotlib.pyplot"]  # a missing one is skipped
-# Set before the libraries are imported, in the forkserver: one BLAS/OpenMP thread (the
-# build sets torch's own count per run), no display, the same set order in every run.
-ENV = {
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MPLBACKEND": "Agg",
-    "PYTHONHASHSEED": "0",
-    "FIGKIT_MEMO": "disk",  # scripts share trained networks (figkit.cache)
-}
+# In force before the forkserver imports anything: one BLAS thread (torch's count is
+# set per run), no display, the same set order in every run, trained networks shared.
+ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+ENV |= {"MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", "FIGKIT_MEMO": "disk"}
 
 
 @dataclass
@@ -55,20 +43,17 @@ class Run:
         return self.logs / f"{self.name}.{kind}"  # out, err, outputs, progress, result
 
     @property
-    def source(self) -> str:
-        return self.target.partition(":")[0]
+    def is_script(self) -> bool:
+        return ":" not in self.target
 
     def progress(self) -> tuple[int, int] | None:
-        """(done, total), as the run last reported it ($FIGKIT_PROGRESS)."""
-        try:
-            done, total = map(int, self.file("progress").read_text().split())
-            return done, total
-        except (OSError, ValueError):
-            return None
+        """(done, total), as the run last reported it to $FIGKIT_PROGRESS."""
+        words = self.file("progress").read_text().split() if self.file("progress").exists() else []
+        return (int(words[0]), int(words[1])) if len(words) == 2 else None
 
 
 def context():
-    """The forkserver context, its server started with ENV and the heavy libraries loaded."""
+    """The forkserver context, its server started under ENV with the libraries loaded."""
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(PRELOAD)
     saved = dict(os.environ)
@@ -81,14 +66,11 @@ def context():
     return ctx
 
 
-def start(ctx, run: Run, root: Path, threads: int, env: dict[str, str]) -> None:
+def start(ctx, run: Run, root: Path, threads: int) -> None:
     for kind in ("outputs", "progress", "result"):
         run.file(kind).unlink(missing_ok=True)
-    env = {**os.environ, **ENV, **env}
-    env |= {
-        "FIGKIT_OUTPUTS": str(run.file("outputs")),
-        "FIGKIT_PROGRESS": str(run.file("progress")),
-    }
+    env = {**os.environ, **ENV, "FIGKIT_OUTPUTS": str(run.file("outputs"))}
+    env["FIGKIT_PROGRESS"] = str(run.file("progress"))
     spec = {"target": run.target, "kwargs": run.kwargs, "root": str(root), "threads": threads}
     spec["result"] = run.name.endswith(".build_jobs")  # the plan's answer; jobs' values stay out
     run.process = ctx.Process(target=child, args=(spec, env, str(run.logs / run.name)))

@@ -1,25 +1,13 @@
-"""When is a figure stale? Content hashes of everything its script runs.
-
-A script's inputs are the script, every module of the project it imports
-(transitively, found with `ast` and resolved against scripts/, which `python
-scripts/NAME.py` puts first on sys.path), and the data files of the packages
-among them (scripts/figkit/talk.mplstyle). Its environment is the Python
-version (major.minor) and the versions of the libraries its results depend on.
-
-figures/stamps.json records, per script, the SHA-256 of each input and of each
-output it wrote (figkit lists them in $FIGKIT_OUTPUTS), by path relative to the
-project, and the environment. Nothing else: no times, no absolute paths, so a
-clone in another folder or on another machine agrees with the stamps (and they
-are committed with the figures). A script is fresh when its inputs and
-environment are as recorded and every output still has its recorded hash.
-"""
+"""When is a figure stale? Content hashes of everything its script runs: the script,
+the project modules it imports (by `ast`, resolved as Python would) and their data
+files. figures/stamps.json holds their SHA-256, the outputs', and library versions,
+by relative path: the same in every clone, on every machine, so it is committed."""
 
 from __future__ import annotations
 
 import ast
 import hashlib
 import json
-import os
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -53,8 +41,7 @@ class Scanner:
     """A script's inputs; parses and hashes each file once per build."""
 
     def __init__(self, root: Path):
-        self.root = root
-        self.scripts = root / "scripts"
+        self.root, self.scripts = root, root / "scripts"
         self._parsed: dict[Path, tuple[list[str], bool]] = {}
         self._hashes: dict[Path, str] = {}
 
@@ -80,14 +67,11 @@ class Scanner:
             package = self.module_name(path).split(".")
             if path.name != "__init__.py":
                 package = package[:-1]
-            found = []
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Import):
-                    found += [alias.name for alias in node.names]
-                elif isinstance(node, ast.ImportFrom):
-                    base = package[: len(package) - node.level + 1] if node.level else []
-                    module = ".".join([*base, *([node.module] if node.module else [])])
-                    found += [module, *(f"{module}.{a.name}" for a in node.names)]
+            found = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+            for node in (n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)):
+                base = package[: len(package) - node.level + 1] if node.level else []
+                module = ".".join([*base, *([node.module] if node.module else [])])
+                found += [module, *(f"{module}.{a.name}" for a in node.names)]
             jobs = any(isinstance(n, ast.FunctionDef) and n.name == "build_jobs" for n in tree.body)
             self._parsed[path] = (found, jobs)
         return self._parsed[path]
@@ -114,22 +98,15 @@ class Scanner:
         return sorted(files)
 
     def inputs(self, files: list[Path]) -> dict[str, str]:
-        for path in files:
-            if path not in self._hashes:
-                self._hashes[path] = sha256(path)
-        return {self.relative(p): self._hashes[p] for p in files}
-
-    def relative(self, path: Path) -> str:
-        return path.relative_to(self.root).as_posix()
+        for path in set(files) - set(self._hashes):
+            self._hashes[path] = sha256(path)
+        return {p.relative_to(self.root).as_posix(): self._hashes[p] for p in files}
 
 
 def _data_files(package: Path) -> list[Path]:
     """Files in a package folder that are not Python: styles, tables, ..."""
-    found = []
-    for folder, subdirs, files in os.walk(package):
-        subdirs[:] = [d for d in subdirs if d != "__pycache__" and not d.startswith(".")]
-        found += [Path(folder, f) for f in files if not f.endswith((".py", ".pyc", "~"))]
-    return [f for f in found if not f.name.startswith(".")]
+    found = [p for p in package.rglob("*") if p.is_file() and p.suffix not in (".py", ".pyc")]
+    return [p for p in found if not any(part.startswith((".", "__")) for part in p.parts[-2:])]
 
 
 class Stamps:
@@ -137,13 +114,11 @@ class Stamps:
 
     def __init__(self, path: Path, root: Path):
         self.path, self.root = path, root
-        self.scripts: dict[str, dict] = {}
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("format") == FORMAT:
-                self.scripts = dict(data["scripts"])
+            self.scripts = dict(data["scripts"]) if data.get("format") == FORMAT else {}
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            pass  # missing or unreadable: everything is stale
+            self.scripts = {}  # missing or unreadable: everything is stale
 
     def why_stale(self, name: str, inputs: dict[str, str], env: dict[str, str]) -> list[str]:
         """What differs from the stamp: [] when the script's outputs are fresh."""
@@ -157,12 +132,9 @@ class Stamps:
         ]
         was = stamp.get("inputs", {})
         for rel in sorted(set(was) | set(inputs)):
-            if rel not in inputs:
-                reasons.append(f"{rel} no longer read")
-            elif rel not in was:
-                reasons.append(f"{rel} newly read")
-            elif was[rel] != inputs[rel]:
-                reasons.append(f"{rel} changed")
+            if was.get(rel) != inputs.get(rel):
+                change = "changed" if rel in was and rel in inputs else "added" * (rel in inputs)
+                reasons.append(f"{rel} {change or 'no longer read'}")
         for rel, digest in sorted(stamp.get("outputs", {}).items()):
             try:
                 if sha256(self.root / rel) != digest:
