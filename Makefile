@@ -40,6 +40,15 @@ test: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM) $(PDFTOTEXT)
 	$(PY) -m ruff format --check --quiet .
 	$(PY) -m pytest
 
+# Figures (README: Figures and experiments). `make figures` regenerates the stale ones;
+# `make figures-check` runs nothing and exits 1 naming each stale script and why.
+.PHONY: figures figures-check
+figures: $(PY_STAMP)
+	$(PY) -m talkbuild.figures
+
+figures-check: $(PY_STAMP)
+	$(PY) -m talkbuild.figures --check
+
 # The deck printed to build/deck.pdf, one page per slide (see README: PDF).
 .PHONY: pdf
 pdf: deck $(CHROMIUM)

@@ -633,3 +633,23 @@ def test_the_e3_module_declares_every_training_of_its_sweeps_as_a_job():
     jobs = dnn.build_jobs()
     assert len({job["name"] for job in jobs}) == len(jobs) == 2 * len(dnn.SEEDS)
     assert {"seed_init": 0, "seed_noise": 0, "weight_decay": 0.0} in [j["kwargs"] for j in jobs]
+
+
+def test_in_a_scratch_copy_of_the_talk_an_edited_script_is_stale_until_regenerated(
+    regenerated_figures, tmp_path, capsys
+):
+    copy = tmp_path / "talk"
+    for folder in ("scripts", "figures"):
+        shutil.copytree(REPO / folder, copy / folder, ignore=shutil.ignore_patterns(".cache"))
+    assert figures_main([str(copy), "--check"]) == 0  # a clone elsewhere agrees with the stamps
+    capsys.readouterr()
+    script = copy / "scripts" / "toy_examples.py"
+    script.write_text(script.read_text() + "# edited, not regenerated\n")
+    assert figures_main([str(copy), "--check"]) == 1
+    assert capsys.readouterr().err.startswith(
+        "scripts/toy_examples.py: stale: scripts/toy_examples.py changed\n"
+        "figures: 1 stale; run `make figures`, commit figures/\n"
+    )
+    assert figures_main([str(copy)]) == 0  # what `make figures` runs
+    assert "figures: 10 up to date, 1 regenerated" in capsys.readouterr().err
+    assert figures_main([str(copy), "--check"]) == 0
