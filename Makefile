@@ -83,4 +83,5 @@ $(PDFTOTEXT):
 .PHONY: bench
 bench: $(PY_STAMP) $(NODE_STAMP)
 	$(PY) benchmarks/figures.py
+	$(PY) benchmarks/page_faults.py
 	$(PY) benchmarks/deck_build.py
