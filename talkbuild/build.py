@@ -4,8 +4,8 @@ Like MkDocs's build: every stage runs and collects its diagnostics; nothing is
 written until everything has rendered, and a build with errors writes nothing
 (the previous deck stays). `build()` raises `BuildFailed` with every diagnostic
 found, or returns a report (with the warnings) after swapping the new deck in.
-The Markdown is parsed first and its errors handed to `config.early` at once:
-stale figure scripts can take minutes, a typo should not wait for them.
+The Markdown is parsed first; before figure scripts run, its errors go to
+`config.early`: stale scripts can take minutes, a typo should not wait for them.
 
 The figures belong to the deck: its project is the nearest folder holding
 scripts/ from the deck's folder up (never above the repository's root), and
@@ -76,11 +76,11 @@ def figures_project(source: Path) -> Path | None:
 def build(config: BuildConfig) -> BuildReport:
     """Parse, regenerate figures, render the deck, and only then write it (if error-free)."""
     loaded = load(config)
-    if config.early and loaded[2]:
-        config.early(loaded[2])
     diagnostics: list[Diagnostic] = []
     project = figures_project(config.source)
     if config.figures and project is not None:
+        if config.early and loaded[2]:  # scripts may take minutes: show the slides' errors now
+            config.early(loaded[2])
         diagnostics += regenerate_figures(config, project)
     rendered = render(config, loaded)
     diagnostics += rendered.diagnostics

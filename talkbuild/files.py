@@ -8,9 +8,11 @@ from pathlib import Path
 
 
 def display_path(path: Path | str) -> str:
-    """A path as messages show it: relative to the working directory when inside it."""
-    relative = os.path.relpath(path)
-    return str(path) if relative.startswith(os.pardir + os.sep) else relative
+    """A path as messages show it: relative to the working directory."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return str(path)
 
 
 def write_atomically(path: Path, data: bytes | str) -> None:
