@@ -49,3 +49,14 @@ def report(diagnostics: list[Diagnostic], stream: TextIO | None = None) -> int:
     for diagnostic in shown:
         print(diagnostic, file=stream or sys.stderr)
     return sum(d.is_error for d in shown)
+
+
+def yaml_error(error, path: str, first: int, what: str, fallback: int | None = None) -> Diagnostic:
+    """A YAML parse error at its file line: `first` is the file line of the YAML's first
+    line; `fallback` the line when PyYAML gives no position."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error)
+    context, context_mark = getattr(error, "context", None), getattr(error, "context_mark", None)
+    if context and context_mark:
+        problem += f" ({context} on line {first + context_mark.line})"
+    return Diagnostic(path, first + mark.line if mark else fallback, f"{what}: {problem}")

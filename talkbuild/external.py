@@ -40,7 +40,7 @@ from pathlib import Path
 from markdown_it.common.utils import escapeHtml
 from markdown_it.token import Token
 
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, yaml_error
 from .markdown import inline_lines
 from .output import attrs_html
 from .slides import Deck, Slide, display_path
@@ -101,17 +101,7 @@ def load_manifest(path: Path) -> tuple[Manifest | None, list[Diagnostic]]:
     try:
         root = loader.get_single_node()
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        problem = getattr(error, "problem", None) or str(error)
-        context, context_mark = (
-            getattr(error, "context", None),
-            getattr(error, "context_mark", None),
-        )
-        if context and context_mark:
-            problem += f" ({context} on line {context_mark.line + 1})"
-        return None, [
-            Diagnostic(shown, mark.line + 1 if mark else None, f"invalid YAML: {problem}")
-        ]
+        return None, [yaml_error(error, shown, 1, "invalid YAML")]
     finally:
         loader.dispose()
 

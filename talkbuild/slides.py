@@ -22,7 +22,7 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, yaml_error
 from .files import display_path  # noqa: F401 (re-exported: one rule, in files.py)
 from .markdown import ENV_DIAGNOSTICS, ENV_FRONT_MATTER_HOOK, ENV_PATH, ENV_SEPARATORS, Separators
 
@@ -304,17 +304,7 @@ def parse_front_matter(
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else {}
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        problem = getattr(error, "problem", None) or str(error)
-        context = getattr(error, "context", None)
-        context_mark = getattr(error, "context_mark", None)
-        if context and context_mark:
-            problem += f" ({context} on line {first + context_mark.line})"
-        return meta, [
-            Diagnostic(
-                shown, first + mark.line if mark else first - 1, f"invalid front matter: {problem}"
-            )
-        ]
+        return meta, [yaml_error(error, shown, first, "invalid front matter", first - 1)]
     finally:
         loader.dispose()
     if data is None:
