@@ -24,12 +24,9 @@ def fraction(run: Run, now: float) -> tuple[float | None, str]:
 
 def seconds_left(running: list[Run], pending: list[Run], slots: int, now: float) -> float | None:
     """The work left spread over the slots; None while any of it was never timed."""
-    left = [
-        (now - r.started) * (1 / f - 1) if f else None
-        for r in running
-        for f in [fraction(r, now)[0]]
-    ]
-    left += [r.estimate for r in pending]
+    left = [r.estimate for r in pending]
+    for r, f in ((r, fraction(r, now)[0]) for r in running):  # f: 0..1, None if unknown
+        left.append((now - r.started) * (1 / f - 1) if f else r.estimate if f == 0 else None)
     if None in left:
         return None
     return sum(left) / max(1, min(slots, len(running)))
@@ -72,9 +69,10 @@ class Display:
         if self._live:
             for run in running:
                 if run.name not in self._bars:
-                    self._bars[run.name] = self._live.add_task(run.name, total=1.0, words="")
-                done, words = fraction(run, now)
-                self._live.update(self._bars[run.name], completed=done or 0, words=words)
+                    self._bars[run.name] = self._live.add_task(run.name, words="")
+                done, words = fraction(run, now)  # done None: unknown, a pulsing bar
+                total, bar = None if done is None else 1.0, self._bars[run.name]
+                self._live.update(bar, total=total, completed=done or 0, words=words)
             self._live.update(self._bars["figures"], completed=self.done, words=overall)
         elif running and now - self._last >= REPORT_EVERY:
             runs = ", ".join(f"{r.name} {fraction(r, now)[1]}" for r in running)
