@@ -31,7 +31,7 @@ def environment() -> dict[str, str]:
     found = {"python": "%d.%d" % sys.version_info[:2]}
     for lib in LIBRARIES:  # importlib.metadata: importing torch here would cost a second
         try:
-            found[lib] = metadata.version(lib)
+            found[lib] = metadata.version(lib).split("+")[0]  # 2.13.0+cpu as 2.13.0
         except metadata.PackageNotFoundError:
             found[lib] = "absent"
     return found
