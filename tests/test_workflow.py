@@ -68,13 +68,14 @@ def test_installs_debian_chromium_and_poppler(workflow):
     assert installs and all(name in installs[0] for name in ("chromium", "poppler-utils"))
 
 
-def test_restores_figures_keyed_on_scripts_and_pyproject(workflow):
-    (figures,) = [
-        step
-        for step in _uses(workflow, "actions/cache")
-        if step["with"]["path"].rstrip("/") == "figures"
-    ]
-    assert "hashFiles('scripts/**', 'pyproject.toml')" in figures["with"]["key"]
+def test_restores_only_the_figures_cache_never_the_committed_figures(workflow):
+    paths = [step["with"]["path"].rstrip("/") for step in _uses(workflow, "actions/cache")]
+    assert "figures/.cache" in paths and "figures" not in paths
+
+
+def test_checks_the_committed_figures_before_the_tests(workflow):
+    runs = [step.get("run", "") for step in _steps(workflow)]
+    assert runs.index("make figures-check") < runs.index("make test")
 
 
 def test_uploads_the_three_decks(workflow):
