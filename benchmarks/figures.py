@@ -68,7 +68,12 @@ QUICK_SECONDS = 0.5  # b and c
 def scratch_copy(into: Path) -> Path:
     """The repository's inputs, without generated files; node_modules linked, not copied."""
     copy = into / "repo"
-    shutil.copytree(REPO, copy, ignore=shutil.ignore_patterns(*SKIP), symlinks=True)
+
+    def ignore(folder: str, names: list[str]) -> set[str]:  # figures/ at the top only
+        skip = SKIP if Path(folder) == REPO else ("__pycache__", ".pytest_cache")
+        return set(names) & set(skip)
+
+    shutil.copytree(REPO, copy, ignore=ignore, symlinks=True)
     if (REPO / "node_modules").exists():
         (copy / "node_modules").symlink_to(REPO / "node_modules")
     return copy
@@ -165,12 +170,16 @@ def cold(copy: Path, baseline: bool = False) -> dict:
     """a (or a' for the baseline): the figures stage from an empty figures dir, no stamps,
     no memo."""
     empty_figures(copy)
-    seconds, code, tail = timed([PYTHON, "-c", BASELINE_STAGE if baseline else STAGE], copy)
-    if baseline:
-        stamps = json.loads((copy / "figures" / ".cache" / "stamps.json").read_text())
-        durations = {name: s["duration"] for name, s in stamps["scripts"].items()}
-    else:
-        durations = json.loads((copy / "figures" / ".cache" / "durations.json").read_text())
+    stage = BASELINE_STAGE if baseline else STAGE.format(force=False)
+    seconds, code, tail = timed([PYTHON, "-c", stage], copy)
+    try:
+        if baseline:
+            stamps = json.loads((copy / "figures" / ".cache" / "stamps.json").read_text())
+            durations = {name: s["duration"] for name, s in stamps["scripts"].items()}
+        else:
+            durations = json.loads((copy / "figures" / ".cache" / "durations.json").read_text())
+    except OSError:
+        durations = {}
     return {
         "seconds": seconds,
         "exit": code,
