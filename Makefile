@@ -48,6 +48,15 @@ test: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM) $(PDFTOTEXT)
 check: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM)
 	$(PY) build.py --check
 
+# Figures (README: Figures and experiments). `make figures` regenerates the stale ones;
+# `make figures-check` runs nothing and exits 1 naming each stale script and why.
+.PHONY: figures figures-check
+figures: $(PY_STAMP)
+	$(PY) -m talkbuild.figures
+
+figures-check: $(PY_STAMP)
+	$(PY) -m talkbuild.figures --check
+
 # The deck printed to build/deck.pdf, one page per slide (see README: PDF).
 .PHONY: pdf
 pdf: deck $(CHROMIUM)
@@ -96,4 +105,5 @@ $(PDFTOTEXT):
 .PHONY: bench
 bench: $(PY_STAMP) $(NODE_STAMP)
 	$(PY) benchmarks/figures.py
+	$(PY) benchmarks/page_faults.py
 	$(PY) benchmarks/deck_build.py

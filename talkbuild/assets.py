@@ -24,6 +24,7 @@ from markdown_it.token import Token
 
 from . import paths
 from .diagnostics import Diagnostic
+from .markdown import inline_lines
 from .slides import Deck, Slide, display_path, slide_attribute_tokens, walk
 from .tex import used_fonts
 
@@ -253,14 +254,11 @@ def _slide_media(slide: Slide, media: Media, roots: list[Path] | None) -> list[D
 
 
 def _inline_media(children: list[Token], line: int, relink, relink_html) -> None:
-    for child in children:
-        if child.type in ("softbreak", "hardbreak"):
-            line += 1
-        elif child.type == "image":
-            child.attrSet("src", relink(str(child.attrs.get("src", "")), line))
+    for child, at in inline_lines(children, line):
+        if child.type == "image":
+            child.attrSet("src", relink(str(child.attrs.get("src", "")), at))
         elif child.type == "html_inline":
-            child.content = relink_html(child.content, line)
-            line += child.content.count("\n")
+            child.content = relink_html(child.content, at)
 
 
 def _attribute_line(slide: Slide, name: str) -> int:

@@ -1,9 +1,15 @@
-"""The build pipeline: configure, regenerate figures, parse and render, then write.
+"""The build pipeline: parse, regenerate figures, render, then write.
 
 Like MkDocs's build: every stage runs and collects its diagnostics; nothing is
 written until everything has rendered, and a build with errors writes nothing
 (the previous deck stays). `build()` raises `BuildFailed` with every diagnostic
 found, or returns a report (with the warnings) after swapping the new deck in.
+The Markdown is parsed first; before figure scripts run, its errors go to
+`config.early`: stale scripts can take minutes, a typo should not wait for them.
+
+The figures belong to the deck: its project is the nearest folder holding
+scripts/ from the deck's folder up (never above the repository's root), and
+only that project's scripts run and its figures/ fill the placeholders.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Callable, TextIO
 
 from . import (
     assets,
@@ -29,6 +35,7 @@ from . import (
     tex,
 )
 from .diagnostics import BuildFailed, Diagnostic
+from .files import display_path
 
 PROJECT = Path(__file__).resolve().parent.parent  # the repository: build.py, talkbuild/
 CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")  # what would break a message's line
@@ -38,15 +45,16 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")  # what would break a m
 class BuildConfig:
     source: Path = PROJECT / "slides"  # a Markdown file, or a folder of them
     output: Path = PROJECT / "build" / "deck"
-    project: Path = PROJECT  # holds scripts/, figures/ and node_modules/
-    # Typeset formulas kept between builds (tex.py); None: <project>/build/.cache.
+    project: Path = PROJECT  # the builder's own: node_modules/
+    # Typeset formulas kept between builds (tex.py); None: build/.cache in the deck's project
+    # folder (paths.project_root).
     cache: Path | None = None
     # A Node process kept between builds (the live preview's); None: one per build.
     katex: tex.WarmKatex | None = field(default=None, repr=False)
     # Where {{ name.key }} placeholders find name.json. None: the front matter's
-    # `results:` (relative to the Markdown file), else <project>/figures.
+    # `results:` (relative to the Markdown file), else the deck's figures/ (figures_project).
     results: Path | None = None
-    figures: bool = True  # regenerate stale figures first (when <project>/scripts exists)
+    figures: bool = True  # regenerate the deck's stale figures first (figures_project)
     force: bool = False  # regenerate every figure, stale or not
     strict: bool = False  # a missing external image (external.py) is an error, not a warning
     # Folders besides the deck's project folder whose files the deck may copy or
@@ -55,6 +63,8 @@ class BuildConfig:
     # Write one HTML file with everything inlined (onefile.py) instead of a folder.
     self_contained: bool = False
     progress: TextIO | None = field(default=None, repr=False)  # figure progress goes here
+    # Called with the Markdown's diagnostics as soon as it is parsed, before any figure.
+    early: Callable[[list[Diagnostic]], None] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -76,12 +86,26 @@ class RenderedDeck:
     timing: pacing.Pacing | None = None
 
 
+def figures_project(source: Path) -> Path | None:
+    """The deck's project folder (paths.project_root) when it holds figure scripts
+    (scripts/), else None: a deck without scripts runs none."""
+    try:
+        project = paths.project_root(source)
+    except paths.PathProblem:
+        return None  # deck_sources reports the path
+    return project if (project / "scripts").is_dir() else None
+
+
 def build(config: BuildConfig) -> BuildReport:
-    """Regenerate figures, render the deck, and only then write it (if error-free)."""
+    """Parse, regenerate figures, render the deck, and only then write it (if error-free)."""
+    loaded = load(config)
     diagnostics: list[Diagnostic] = []
-    if config.figures and (config.project / "scripts").is_dir():
-        diagnostics += regenerate_figures(config)
-    rendered = render(config)
+    project = figures_project(config.source)
+    if config.figures and project is not None:
+        if config.early and loaded[2]:  # scripts may take minutes: show the slides' errors now
+            config.early(loaded[2])
+        diagnostics += regenerate_figures(config, project)
+    rendered = render(config, loaded)
     diagnostics += rendered.diagnostics
     check_output = onefile.check_output_file if config.self_contained else output.check_output
     if rendered.deck is not None:
@@ -106,7 +130,7 @@ def build(config: BuildConfig) -> BuildReport:
             diagnostics
             + [
                 Diagnostic(
-                    slides.display_path(Path(where)),
+                    display_path(Path(where)),
                     None,
                     f"cannot write the deck: {error.strerror or error}",
                 )
@@ -115,18 +139,28 @@ def build(config: BuildConfig) -> BuildReport:
     return BuildReport(config.output, len(rendered.deck.slides), diagnostics)
 
 
-def render(config: BuildConfig) -> RenderedDeck:
-    """Parse and render the deck; writes nothing, raises nothing."""
+def load(config: BuildConfig) -> tuple:
+    """Read and parse the Markdown: (deck or None, parser, diagnostics)."""
     sources, diagnostics = slides.deck_sources(config.source)
     if not sources:
-        return RenderedDeck(None, "", [], diagnostics)
+        return None, None, diagnostics
     md = markdown.create_parser()
     deck, errors = slides.load_deck(sources, md)
-    diagnostics += errors
+    return deck, md, diagnostics + errors
 
+
+def render(config: BuildConfig, loaded: tuple | None = None) -> RenderedDeck:
+    """Render the deck (parsed by `load` unless given); writes nothing, raises nothing."""
+    deck, md, diagnostics = loaded or load(config)
+    diagnostics = list(diagnostics)
+    if deck is None:
+        return RenderedDeck(None, "", [], diagnostics)
+
+    folder = Path(config.source) if Path(config.source).is_dir() else Path(config.source).parent
+    default = (figures_project(config.source) or folder) / "figures"
+    results_folder = config.results or deck.meta.results or default
     roots, errors = allowed_folders(config)
     diagnostics += errors
-    results_folder = config.results or deck.meta.results or config.project / "figures"
     found = results.Results(results_folder)
     quoted = provenance.quotes(deck)  # the placeholders as written, before they are filled
     for slide in deck.slides:
@@ -138,11 +172,10 @@ def render(config: BuildConfig) -> RenderedDeck:
     # Node typesets the math while the images are collected.
     node_modules = config.project / "node_modules"
     formulas = tex.collect(deck.slides)
-    typesetting = tex.start(
-        formulas, node_modules, config.cache or config.project / "build/.cache", config.katex
-    )
+    cache = config.cache or (roots[0] / "build" / ".cache")  # roots[0]: the deck's project
+    typesetting = tex.start(formulas, node_modules, cache, config.katex)
     diagnostics += external.resolve(deck, config.project, strict=config.strict)
-    sources, errors = provenance.collect(deck, quoted, found, config.project)
+    sources, errors = provenance.collect(deck, quoted, found, roots[0])
     diagnostics += errors
     media, errors = assets.collect_media(deck, roots)
     diagnostics += errors
@@ -193,13 +226,8 @@ def allowed_folders(config: BuildConfig) -> tuple[list[Path], list[Diagnostic]]:
     return roots, errors
 
 
-def regenerate_figures(config: BuildConfig) -> list[Diagnostic]:
-    """Bring the figures and results files up to date; script failures are errors."""
+def regenerate_figures(config: BuildConfig, project: Path) -> list[Diagnostic]:
+    """Bring the project's figures and results files up to date; script failures are errors."""
     from .figures import regenerate  # only needed when figures are built
 
-    return regenerate(
-        config.project / "scripts",
-        config.project / "figures",
-        force=config.force,
-        progress=config.progress or sys.stderr,
-    )
+    return regenerate(project, force=config.force, progress=config.progress or sys.stderr)

@@ -19,8 +19,8 @@ import traceback
 from pathlib import Path
 
 from .build import PROJECT, BuildConfig, build, render
-from .diagnostics import BuildFailed, Diagnostic
-from .slides import display_path
+from .diagnostics import BuildFailed, Diagnostic, report
+from .files import display_path
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -106,6 +106,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    shown: set[Diagnostic] = set()  # printed as soon as the Markdown was parsed
+
+    def early(diagnostics: list[Diagnostic]) -> None:
+        report(diagnostics)
+        shown.update(diagnostics)
+
     config = BuildConfig(
         source=args.path or PROJECT / "slides",
         output=args.output or PROJECT / "build" / ("deck.html" if args.self_contained else "deck"),
@@ -116,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         strict=args.strict,
         allow_outside=tuple(args.allow_outside),
         progress=sys.stderr,
+        early=early,
     )
     if args.timing:
         return timing(config)
@@ -127,10 +134,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return serve(config, args.port)
     try:
-        report = build(config)
+        built = build(config)
     except BuildFailed as failure:
-        report_diagnostics(failure.diagnostics)
-        errors = sum(d.is_error for d in failure.diagnostics)
+        report([d for d in failure.diagnostics if d not in shown])
+        errors = sum(d.is_error for d in set(failure.diagnostics))
         print(
             f"build failed: {errors} error{'s' * (errors != 1)}; the previous deck is unchanged",
             file=sys.stderr,
@@ -146,9 +153,9 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    report_diagnostics(report.diagnostics)
-    page = report.output if config.self_contained else report.output / "index.html"
-    print(f"{display_path(page)}: {report.slides} slides")
+    report([d for d in built.diagnostics if d not in shown])
+    page = built.output if config.self_contained else built.output / "index.html"
+    print(f"{display_path(page)}: {built.slides} slides")
     if args.check:
         return check(page, config)
     return 0
@@ -159,7 +166,7 @@ def timing(config: BuildConfig) -> int:
     from .pacing import pace, table
 
     rendered = render(config)
-    report_diagnostics(rendered.diagnostics)
+    report(rendered.diagnostics)
     if rendered.deck is None or any(d.is_error for d in rendered.diagnostics):
         return 1
     print(table(rendered.timing or pace(rendered.deck)[0]))
@@ -174,7 +181,7 @@ def check(page: Path, config: BuildConfig) -> int:
 
     started = time.perf_counter()
     walk = check_deck(page, config.source, config.project / "node_modules")
-    report_diagnostics(walk.findings)
+    report(walk.findings)
     seconds = time.perf_counter() - started
     count = len(walk.findings)
     print(
@@ -183,9 +190,3 @@ def check(page: Path, config: BuildConfig) -> int:
         file=sys.stderr if count else sys.stdout,
     )
     return 1 if count else 0
-
-
-def report_diagnostics(diagnostics: list[Diagnostic]) -> None:
-    """Print every diagnostic once, by file and line (stages keep their order)."""
-    for diagnostic in sorted(dict.fromkeys(diagnostics), key=lambda d: (str(d.path), d.line or 0)):
-        print(diagnostic, file=sys.stderr)

@@ -7,8 +7,10 @@ cannot go on raises `BuildFailed` with all diagnostics collected so far.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 
 @dataclass(frozen=True, order=True)
@@ -34,3 +36,16 @@ class BuildFailed(Exception):
     def __init__(self, diagnostics: list[Diagnostic]):
         self.diagnostics = list(diagnostics)
         super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+def in_order(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """Each diagnostic once, by file and line (a stage's own order within a line)."""
+    return sorted(dict.fromkeys(diagnostics), key=lambda d: (str(d.path), d.line or 0))
+
+
+def report(diagnostics: list[Diagnostic], stream: TextIO | None = None) -> int:
+    """Print every diagnostic once, in order; return how many are errors."""
+    shown = in_order(diagnostics)
+    for diagnostic in shown:
+        print(diagnostic, file=stream or sys.stderr)
+    return sum(d.is_error for d in shown)

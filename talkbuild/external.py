@@ -42,6 +42,7 @@ from markdown_it.token import Token
 
 from . import paths
 from .diagnostics import Diagnostic
+from .markdown import inline_lines
 from .output import attrs_html
 from .slides import Deck, Slide, YamlProblem, display_path, load_yaml
 
@@ -236,10 +237,8 @@ def _resolve_inline(
         or (c.type == "html_inline" and not c.content)
         for c in children
     )
-    line = inline.map[0] + 1 if inline.map else slide.line
-    for i, child in enumerate(children):
-        if child.type in ("softbreak", "hardbreak"):
-            line += 1
+    first = inline.map[0] + 1 if inline.map else slide.line
+    for i, (child, line) in enumerate(inline_lines(children, first)):
         if not _is_external(child):
             continue
         image_id = str(child.attrs["src"])[len(SCHEME) :]

@@ -871,22 +871,19 @@ def _inline_comments(tokens: list[Token], index: int, env: dict) -> None:
     if not any(c.type == "html_inline" and c.content.startswith("<!--") for c in children):
         return
     elements = _Elements()
-    line = inline.map[0] + 1 if inline.map else 1
-    for child in children:
+    for child, line in inline_lines(children, inline.map[0] + 1 if inline.map else 1):
         if child.type in ("softbreak", "hardbreak"):
-            line += 1
             continue
         if child.type != "html_inline":
             elements.token(child)
             continue
         if not child.content.startswith("<!--"):
             elements.html(child, child.content)
-            line += child.content.count("\n")
             continue
         body = child.content[4:-3]
         _warn_todo(body, line, env)
         found = _comment_attributes(body, env, line)
-        line += child.content.count("\n")
+        child.meta["newlines"] = child.content.count("\n")  # the source's, for inline_lines
         child.content = ""
         if found is None:
             continue
@@ -902,6 +899,20 @@ def _inline_comments(tokens: list[Token], index: int, env: dict) -> None:
                 continue
             target = _hidden_paragraph_parent(tokens, index - 1) if parent.hidden else parent
         _set_attrs(target, attrs)
+
+
+def inline_lines(children: list[Token], line: int):
+    """Each child of an inline run with its source line, `line` being the first's: a line
+    break, or a newline inside raw HTML (a comment too, once emptied), starts the next."""
+    for child in children:
+        if child.type in ("softbreak", "hardbreak"):
+            newlines = 1
+        elif child.type == "html_inline":
+            newlines = child.meta.get("newlines", child.content.count("\n"))
+        else:
+            newlines = 0
+        yield child, line
+        line += newlines
 
 
 # --- Render rules ------------------------------------------------------------------

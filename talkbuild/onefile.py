@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import base64
 import mimetypes
-import os
 import posixpath
 import re
-import tempfile
 from html import unescape
 from pathlib import Path
 from urllib.parse import unquote
 
 from .assets import Asset
 from .diagnostics import Diagnostic
+from .files import write_atomically
 from .output import is_deck_page
 from .slides import display_path
 
@@ -124,14 +123,4 @@ def check_output_file(out: Path, sources: list[Path]) -> list[Diagnostic]:
 
 def write_file(out: Path, page: str) -> None:
     """Write the page beside `out`, then rename it over `out` (atomic)."""
-    out = out.absolute()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.new-", dir=out.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(page)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private
-        os.replace(temporary, out)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(out, page)

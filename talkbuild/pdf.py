@@ -16,14 +16,13 @@ The PDF is written beside the output and renamed over it.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 from .build import PROJECT
+from .files import write_atomically
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; Playwright drives it (no `playwright install`)
 CHROMIUM_ARGS = [
@@ -54,34 +53,22 @@ def print_pdf(page: Path, out: Path, fragments: bool = False, notes: bool = Fals
         raise RuntimeError(f"{CHROMIUM} is missing: `make setup` installs it")
     from playwright.sync_api import sync_playwright
 
-    out = out.absolute()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.new-", dir=out.parent)
-    os.close(handle)
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            tab = browser.new_page()
+            tab.add_init_script(PDF_READY_LISTENER)
+            tab.goto(print_url(page, fragments, notes))
+            tab.wait_for_function("window.talkPdfReady === true", timeout=TIMEOUT_MS)
+            tab.evaluate("document.fonts.ready.then(() => true)")
+            pdf = tab.pdf(
+                display_header_footer=False, print_background=True, prefer_css_page_size=True
             )
-            try:
-                tab = browser.new_page()
-                tab.add_init_script(PDF_READY_LISTENER)
-                tab.goto(print_url(page, fragments, notes))
-                tab.wait_for_function("window.talkPdfReady === true", timeout=TIMEOUT_MS)
-                tab.evaluate("document.fonts.ready.then(() => true)")
-                tab.pdf(
-                    path=temporary,
-                    display_header_footer=False,
-                    print_background=True,
-                    prefer_css_page_size=True,
-                )
-            finally:
-                browser.close()
-        os.chmod(temporary, 0o644)  # mkstemp makes it private
-        os.replace(temporary, out)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        finally:
+            browser.close()
+    write_atomically(out, pdf)
 
 
 def main(argv: list[str] | None = None) -> int:

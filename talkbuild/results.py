@@ -30,7 +30,7 @@ from markdown_it.token import Token
 
 from . import paths
 from .diagnostics import Diagnostic
-from .markdown import PLACEHOLDER
+from .markdown import PLACEHOLDER, inline_lines
 from .slides import display_path
 
 # Numbers in a format spec (width, precision), each at most this; list indexes at
@@ -196,12 +196,9 @@ def substitute(tokens: list[Token], results: Results, shown: str) -> list[Diagno
     return errors
 
 
-def _substitute_inline(children: list[Token], line: int, fill) -> int:
-    for child in children:
-        if child.type in ("softbreak", "hardbreak"):
-            line += 1
-            continue
-        at = lambda pos, n=line: n  # noqa: E731 (inline tokens know only their line)
+def _substitute_inline(children: list[Token], line: int, fill) -> None:
+    for child, at_line in inline_lines(children, line):
+        at = lambda pos, n=at_line: n  # noqa: E731 (inline tokens know only their line)
         if child.type == "placeholder":
             child.content = fill(child.content, at)
             child.type = "text"
@@ -209,11 +206,9 @@ def _substitute_inline(children: list[Token], line: int, fill) -> int:
             child.content = fill(child.content, at)
         elif child.type == "html_inline":
             child.content = fill(child.content, at, escape=True)
-            line += child.content.count("\n")
         _substitute_attrs(child, at, fill)
         if child.children:
-            _substitute_inline(child.children, line, fill)
-    return line
+            _substitute_inline(child.children, at_line, fill)
 
 
 def _substitute_attrs(token: Token, at, fill) -> None:

@@ -29,10 +29,10 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from .build import BuildConfig, build
-from .diagnostics import BuildFailed, Diagnostic
+from .build import BuildConfig, build, figures_project
+from .diagnostics import BuildFailed, Diagnostic, in_order, report
+from .files import display_path
 from .output import TEMPLATES
-from .slides import display_path
 from .tex import WarmKatex
 
 HOST = "127.0.0.1"  # never reachable from other machines
@@ -172,11 +172,10 @@ def watched_roots(config: BuildConfig) -> list[tuple[Path, int | None]]:
     source = config.source.absolute()
     # A single Markdown file: its folder, two levels deep (images beside it or in
     # a subfolder), not everything below wherever the file happens to be.
-    roots = [
-        (source, None) if source.is_dir() else (source.parent, 2),
-        (TEMPLATES, None),
-        (config.project / ("scripts" if config.figures else "figures"), None),
-    ]
+    roots = [(source, None) if source.is_dir() else (source.parent, 2), (TEMPLATES, None)]
+    project = figures_project(config.source)
+    if project is not None:
+        roots.append((project / ("scripts" if config.figures else "figures"), None))
     if config.results:
         roots.append((config.results, None))
     return roots
@@ -283,19 +282,11 @@ class LiveServer:
 
     def rebuild(self) -> None:
         """One normal build; its errors go to the terminal and to the browser."""
-        from .cli import report_diagnostics
-
         try:
-            report = build(self.config)
+            built = build(self.config)
         except BuildFailed as failure:
-            report_diagnostics(failure.diagnostics)
-            errors = [
-                str(d)
-                for d in sorted(
-                    dict.fromkeys(failure.diagnostics), key=lambda d: (str(d.path), d.line or 0)
-                )
-                if d.is_error
-            ]
+            report(failure.diagnostics)
+            errors = [str(d) for d in in_order(failure.diagnostics) if d.is_error]
             print(
                 f"build failed: {len(errors)} error{'s' * (len(errors) != 1)}; "
                 "serving the previous deck",
@@ -306,9 +297,9 @@ class LiveServer:
             print(text, file=self.log, end="")
             errors = [str(Diagnostic("talkbuild", None, text))]
         else:
-            report_diagnostics(report.diagnostics)
+            report(built.diagnostics)
             print(
-                f"{display_path(report.output / 'index.html')}: {report.slides} slides; "
+                f"{display_path(built.output / 'index.html')}: {built.slides} slides; "
                 f"serving {self.url}",
                 file=self.log,
             )
@@ -347,14 +338,3 @@ def serve(config: BuildConfig, port: int = 8000) -> int:
 
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m talkbuild.serve [build.py options]`: the same as `build.py --serve`."""
-    from .cli import main as cli_main
-
-    return cli_main(["--serve", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

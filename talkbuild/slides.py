@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime
 import math
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from markdown_it.token import Token
 
 from . import paths
 from .diagnostics import Diagnostic
+from .files import display_path  # noqa: F401 (re-exported: one rule, in files.py)
 from .markdown import (
     ENV_DIAGNOSTICS,
     ENV_FRONT_MATTER_HOOK,
@@ -138,14 +138,6 @@ class Deck:
     @property
     def slides(self) -> list[Slide]:
         return [slide for stack in self.stacks for slide in stack]
-
-
-def display_path(path: Path) -> str:
-    """A path as diagnostics show it: relative to the working directory when inside it."""
-    try:
-        return os.path.relpath(path)
-    except ValueError:  # another drive (Windows)
-        return str(path)
 
 
 def deck_sources(path: Path) -> tuple[list[Path], list[Diagnostic]]:

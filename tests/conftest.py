@@ -23,12 +23,20 @@ if str(SCRIPTS) not in sys.path:  # tests import experiment code as the scripts 
     sys.path.insert(0, str(SCRIPTS))
 
 
+def pytest_collection_modifyitems(items):
+    """Tests that run experiment scripts are marked `figures`: `pytest -m "not figures"`
+    is the quick loop."""
+    for item in items:
+        if {"regenerated_figures", "results"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.figures)
+
+
 @pytest.fixture(scope="session")
 def regenerated_figures() -> Path:
     """Bring every figure and results file up to date; fail with the scripts' errors."""
     from talkbuild.figures import regenerate
 
-    errors = regenerate(SCRIPTS, FIGURES)
+    errors = regenerate(ROOT)
     if errors:
         pytest.fail("\n".join(str(e) for e in errors), pytrace=False)
     return FIGURES

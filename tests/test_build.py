@@ -164,26 +164,26 @@ def project(tmp_path, monkeypatch):
     calls = []
     fake = types.ModuleType("talkbuild.figures")
 
-    def regenerate(scripts_dir, figures_dir, *, force=False, jobs=None, progress=None):
-        calls.append((scripts_dir, figures_dir, force))
+    def regenerate(project, *, force=False, jobs=None, progress=None):
+        calls.append((project, force))
         return list(fake.errors)
 
     fake.regenerate, fake.errors, fake.calls = regenerate, [], calls
     monkeypatch.setitem(sys.modules, "talkbuild.figures", fake)
     (tmp_path / "scripts").mkdir()
-    (tmp_path / "deck.md").write_text("# slide\n")
-    (tmp_path / "node_modules").symlink_to(PROJECT / "node_modules")
+    (tmp_path / "slides").mkdir()
+    (tmp_path / "slides" / "deck.md").write_text("# slide\n")
     return tmp_path, fake
 
 
 def config(root: Path, **options) -> BuildConfig:
-    return BuildConfig(source=root / "deck.md", output=root / "out", project=root, **options)
+    return BuildConfig(source=root / "slides" / "deck.md", output=root / "out", **options)
 
 
-def test_figures_are_regenerated_before_the_build(project):
+def test_the_figures_of_the_project_above_the_deck_are_regenerated_first(project):
     root, fake = project
     build(config(root, force=True))
-    assert fake.calls == [(root / "scripts", root / "figures", True)]
+    assert fake.calls == [(root, True)]
 
 
 def test_no_figures_skips_the_scripts(project):
@@ -192,10 +192,19 @@ def test_no_figures_skips_the_scripts(project):
     assert fake.calls == []
 
 
-def test_a_project_without_scripts_runs_none(project):
+def test_a_project_without_scripts_runs_none_and_prints_nothing_about_figures(project, capsys):
     root, fake = project
     (root / "scripts").rmdir()
     build(config(root))
+    assert fake.calls == []
+    assert "figures" not in capsys.readouterr().err
+
+
+def test_the_search_for_scripts_stops_at_the_repository_root(project):
+    root, fake = project
+    (root / "talk" / ".git").mkdir(parents=True)
+    (root / "talk" / "deck.md").write_text("# slide\n")
+    build(BuildConfig(source=root / "talk" / "deck.md", output=root / "out"))
     assert fake.calls == []
 
 
@@ -206,6 +215,52 @@ def test_a_failed_script_fails_the_build_and_writes_nothing(project):
         build(config(root))
     assert [str(d) for d in failure.value.diagnostics] == ["scripts/x.py: exited with status 1"]
     assert not (root / "out").exists()
+
+
+def test_an_unrelated_deck_runs_no_script_and_uses_none_of_the_talks_results(tmp_path):
+    """From another folder, a deck outside this repository: nothing of it is run or touched."""
+    stamps = PROJECT / "figures" / "stamps.json"
+    before = stamps.stat().st_mtime_ns if stamps.exists() else None
+    (tmp_path / "other.md").write_text("# Other\n\n{{ least_squares.e1.max_error_at_samples }}\n")
+    result = subprocess.run(
+        [sys.executable, str(PROJECT / "build.py"), "other.md", "-o", str(tmp_path / "out")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "other.md:3: results file 'figures/least_squares.json' not found" in result.stderr
+    assert "figures:" not in result.stderr
+    assert (stamps.stat().st_mtime_ns if stamps.exists() else None) == before
+
+
+def test_a_slide_error_is_printed_before_the_stale_scripts_finish(tmp_path):
+    """The script waits until the test has seen the slide error (a handshake): were the
+    error printed only after the scripts, the script would time out and fail."""
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "slow.py").write_text(
+        "import pathlib, sys, time\n"
+        "go = pathlib.Path(__file__).parents[1] / 'go'\n"
+        "deadline = time.monotonic() + 60\n"
+        "while not go.exists():\n"
+        "    if time.monotonic() > deadline:\n"
+        "        sys.exit('the slide error was not printed first')\n"
+        "    time.sleep(0.01)\n"
+    )
+    (tmp_path / "deck.md").write_text("---\nbogus: 1\n---\n# A slide\n")
+    with subprocess.Popen(
+        [sys.executable, str(PROJECT / "build.py"), "deck.md", "-o", "out"],
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as build_py:
+        first = build_py.stderr.readline()
+        (tmp_path / "go").write_text("")
+        rest = build_py.stderr.read()
+    assert build_py.returncode == 1
+    assert first.startswith("deck.md:2: ") and "bogus" in first
+    assert "figures: ok slow" in rest
+    assert "deck.md:2" not in rest  # printed once
 
 
 def test_the_builder_does_not_import_heavy_libraries():

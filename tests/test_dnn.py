@@ -1,13 +1,9 @@
 """E3's network and training (scripts/figkit/dnn.py): cheap checks of the shared module."""
 
-import subprocess
-import sys
-
 import least_squares
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT
 
 from figkit import NOISE_SEED, dense_grid, dnn, noisy_samples
 
@@ -90,30 +86,3 @@ def test_recording_steps_are_log_spaced_and_include_the_drawn_steps():
     assert set(dnn.FIT_STEPS) <= set(steps)
     assert steps[0] == 0 and steps[-1] == dnn.STEPS
     assert 20 <= len(steps) <= 40  # a few dozen: recording stays cheap
-
-
-FAULTS_PROBE = """
-import resource, torch
-from figkit import dnn
-torch.set_num_threads(1)
-dnn.fit(steps=5)  # imports and first allocations
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-dnn.fit(0, 0, dnn.WEIGHT_DECAY, steps={steps})
-print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / {steps})
-"""
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc, Linux only")
-def test_training_steps_do_not_page_fault_their_buffers_in_again():
-    """fit() keeps freed memory in the process (keep_freed_memory): without it, glibc
-    gave the 4 MB gradient back to the OS and every step faulted pages in again (here
-    170 to 1,800 page faults a step, and twice the training time; with it, about 15,
-    most of them building the network)."""
-    done = subprocess.run(
-        [sys.executable, "-c", FAULTS_PROBE.format(steps=400)],
-        cwd=ROOT / "scripts",
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert float(done.stdout) < 40

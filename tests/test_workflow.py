@@ -91,6 +91,25 @@ def test_every_action_is_pinned_to_a_version():
             )
 
 
+def _uses(workflow: dict, action: str) -> list[dict]:
+    return [step for step in _steps(workflow) if step.get("uses", "").startswith(action + "@")]
+
+
+@pytest.fixture
+def workflow() -> dict:
+    return yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+
+
+def test_restores_only_the_figures_cache_never_the_committed_figures(workflow):
+    paths = [step["with"]["path"].rstrip("/") for step in _uses(workflow, "actions/cache")]
+    assert "figures/.cache" in paths and "figures" not in paths
+
+
+def test_checks_the_committed_figures_before_the_tests(workflow):
+    runs = [step.get("run", "") for step in _steps(workflow)]
+    assert runs.index("make figures-check") < runs.index("make test")
+
+
 @pytest.mark.skipif(shutil.which("actionlint") is None, reason="actionlint is not installed")
 def test_actionlint_finds_nothing():
     result = subprocess.run(

@@ -96,6 +96,14 @@ def record_output(path: Path) -> None:
             fh.write(f"{Path(path).resolve()}\n")
 
 
+def report_progress(done: int, total: int) -> None:
+    """Tell the build how far a long computation is: its progress display shows it.
+    The build names the file in FIGKIT_PROGRESS; run on its own, this does nothing."""
+    path = os.environ.get("FIGKIT_PROGRESS")
+    if path:
+        Path(path).write_text(f"{done} {total}\n", encoding="utf-8")
+
+
 def _plain(value):
     """Convert NumPy/PyTorch scalars and arrays into JSON-ready Python values."""
     if isinstance(value, dict):

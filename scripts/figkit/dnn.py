@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import itertools
 
 import numpy as np
 import torch
+from torch.optim.optimizer import register_optimizer_step_post_hook
 
-from figkit import NOISE_SEED, NOISE_STD, SAMPLE_COUNT, dense_grid, noisy_samples
+from figkit import NOISE_SEED, NOISE_STD, SAMPLE_COUNT, dense_grid, noisy_samples, report_progress
 from figkit.cache import memo
 
 STEPS = 4000  # full-batch SGD steps
@@ -32,6 +34,7 @@ NOISE_LOSS = SAMPLE_COUNT * NOISE_STD**2  # the clean curve's expected loss on n
 STALLED_LOSS = 10 * NOISE_LOSS  # a training that ends above this is stuck far from any fit
 FIT_STEPS = (0, 10, 100, 1000, STEPS)  # the steps "Minima details" draws
 RECORD_POINTS = 30  # about this many log-spaced steps record the fit and the ReLU patterns
+PROGRESS_EVERY = 100  # steps between progress reports to the build
 
 
 def keep_freed_memory() -> None:
@@ -128,6 +131,10 @@ def fit(
     recording = set(record_steps(steps))
     snapshots = []
     losses = torch.empty(steps + 1)
+    done = itertools.count(1)
+    hook = register_optimizer_step_post_hook(
+        lambda *_: (n := next(done)) % PROGRESS_EVERY or report_progress(n, steps)
+    )
     # region training
     loss_fn = torch.nn.MSELoss(reduction="sum")  # summed squared error
     optimizer = torch.optim.SGD(
@@ -142,6 +149,7 @@ def fit(
         optimizer.step()  # update: a small step against the gradient
         losses[step] = loss.detach()
     # endregion training
+    hook.remove()
     with torch.no_grad():
         losses[steps] = loss_fn(net(x), y)
     snapshots.append(snapshot(net, x, grid))
@@ -169,6 +177,22 @@ def train(
         "steps": steps,
     }
     return memo("e3", params, lambda: fit(seed_init, seed_noise, weight_decay, steps))
+
+
+def build_jobs() -> list[dict]:
+    """The trainings a build runs first, each in a process of its own, before any script
+    that imports this module (talkbuild.figures asks): every network of the seed sweeps,
+    with and without weight decay. Each job calls `train(**kwargs)`, which memoises, so the
+    scripts then load what they need."""
+    return [
+        {
+            "name": f"e3 seed {seed}" + (f" alpha {alpha}" if alpha else ""),
+            "function": "train",
+            "kwargs": {"seed_init": seed, "seed_noise": seed, "weight_decay": alpha},
+        }
+        for alpha in (0.0, WEIGHT_DECAY)
+        for seed in SEEDS
+    ]
 
 
 def sweep(weight_decay: float = 0.0, seeds=SEEDS) -> list[dict]:

@@ -1,0 +1,116 @@
+"""One process per run, forked from multiprocessing's forkserver, which imports the
+heavy libraries once (preload): a run starts in milliseconds, yet a crash or a
+global setting stays with it. A run is a script (run as `python scripts/NAME.py`)
+or a call `module:function` of the project (a job, or `build_jobs()`)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import multiprocessing
+import os
+import runpy
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from multiprocessing import forkserver
+from pathlib import Path
+
+PRELOAD = ["numpy", "torch", "matplotlib", "matplotlib.pyplot"]  # a missing one is skipped
+# In force before the forkserver imports anything: one BLAS thread (torch's count is
+# set per run), no display, the same set order in every run, trained networks shared.
+ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+ENV |= {"MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", "FIGKIT_MEMO": "disk"}
+
+
+@dataclass
+class Run:
+    """A script (`target` is its path) or a call (`target` is module:function)."""
+
+    name: str
+    target: str
+    logs: Path
+    kwargs: dict = field(default_factory=dict)
+    needs: set[str] = field(default_factory=set)  # jobs that must have finished first
+    estimate: float | None = None  # seconds, from the last build
+    process: multiprocessing.Process | None = None
+    started: float = 0.0
+    exit: int | None = None
+    seconds: float = 0.0
+
+    def file(self, kind: str) -> Path:
+        return self.logs / f"{self.name}.{kind}"  # out, err, outputs, progress, result
+
+    @property
+    def is_script(self) -> bool:
+        return ":" not in self.target
+
+    def progress(self) -> tuple[int, int] | None:
+        """(done, total), as the run last reported it to $FIGKIT_PROGRESS."""
+        words = self.file("progress").read_text().split() if self.file("progress").exists() else []
+        return (int(words[0]), int(words[1])) if len(words) == 2 else None
+
+
+def context():
+    """The forkserver context, its server started under ENV with the libraries loaded."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    saved = dict(os.environ)
+    os.environ.update(ENV)
+    try:
+        forkserver.ensure_running()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return ctx
+
+
+def start(ctx, run: Run, root: Path, threads: int) -> None:
+    for kind in ("outputs", "progress", "result"):
+        run.file(kind).unlink(missing_ok=True)
+    env = {**os.environ, **ENV, "FIGKIT_OUTPUTS": str(run.file("outputs"))}
+    env["FIGKIT_PROGRESS"] = str(run.file("progress"))
+    spec = {"target": run.target, "kwargs": run.kwargs, "root": str(root), "threads": threads}
+    spec["result"] = run.name.endswith(".build_jobs")  # the plan's answer; jobs' values stay out
+    run.process = ctx.Process(target=child, args=(spec, env, str(run.logs / run.name)))
+    run.process.start()
+    run.started = time.monotonic()
+
+
+def finish(run: Run) -> None:
+    run.process.join()
+    run.exit, run.seconds = run.process.exitcode, time.monotonic() - run.started
+    run.process.close()
+
+
+def child(spec: dict, env: dict[str, str], logs: str) -> None:
+    """In the forked process: run the script or call the function, logs redirected."""
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(spec["root"])
+    for fd, name in ((0, os.devnull), (1, logs + ".out"), (2, logs + ".err")):
+        opened = os.open(name, os.O_RDONLY if fd == 0 else os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        os.dup2(opened, fd)
+        os.close(opened)
+    if "torch" in sys.modules:  # the one place the build sets torch's thread count
+        sys.modules["torch"].set_num_threads(spec["threads"])
+    scripts = os.path.join(spec["root"], "scripts")
+    module, _, function = spec["target"].partition(":")
+    try:
+        if not function:
+            sys.argv, sys.path[0] = [module], os.path.dirname(module)
+            runpy.run_path(module, run_name="__main__")
+        else:
+            sys.path.insert(0, scripts)
+            result = getattr(importlib.import_module(module), function)(**spec["kwargs"])
+            if spec["result"]:
+                Path(logs + ".result").write_text(json.dumps(result))
+    except SystemExit:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - printed as the interpreter would
+        tb = exc.__traceback__
+        while tb and not tb.tb_frame.f_code.co_filename.startswith(scripts):
+            tb = tb.tb_next  # from the project's own frames on: no runpy, no multiprocessing
+        traceback.print_exception(type(exc), exc, tb or exc.__traceback__)
+        sys.exit(1)
