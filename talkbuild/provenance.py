@@ -49,21 +49,28 @@ DATA_GLOBAL = "TalkProvenanceData"  # the global that talk/provenance-data.js se
 
 def read_stamps(figures: Path) -> dict[str, dict]:
     """What the figure pipeline recorded per script: {name: {"inputs": content hash of
-    everything the script runs, "duration": seconds of its last run}}.
+    everything the script ran from (its stamp's input hashes and library versions),
+    "duration": seconds of its last run}}.
 
-    The one place that reads the pipeline's stamps (today <figures>/.cache/stamps.json,
-    written by talkbuild/staleness.py); point it elsewhere when they move. Missing or
-    unreadable stamps give {}: the entries then lack only these two facts.
+    The one place that reads the pipeline's stamps (<figures>/stamps.json, committed,
+    and the durations in <figures>/.cache/, not; see talkbuild/figures/stamps.py).
+    Missing or unreadable stamps give {}: the entries then lack only these facts.
     """
     try:
-        data = json.loads((figures / ".cache" / "stamps.json").read_text(encoding="utf-8"))
-        scripts = data["scripts"]
+        scripts = json.loads((figures / "stamps.json").read_text(encoding="utf-8"))["scripts"]
     except (OSError, ValueError, KeyError, TypeError):
         return {}
+    try:
+        durations = json.loads((figures / ".cache" / "durations.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        durations = {}
     found = {}
     for name, stamp in scripts.items() if isinstance(scripts, dict) else ():
         if isinstance(stamp, dict):
-            found[name] = {"inputs": stamp.get("key"), "duration": stamp.get("duration")}
+            recipe = {"inputs": stamp.get("inputs"), "environment": stamp.get("environment")}
+            digest = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
+            duration = durations.get(name) if isinstance(durations, dict) else None
+            found[name] = {"inputs": digest, "duration": duration}
     return found
 
 
