@@ -175,7 +175,9 @@ def render(config: BuildConfig, loaded: tuple | None = None) -> RenderedDeck:
     cache = config.cache or (roots[0] / "build" / ".cache")  # roots[0]: the deck's project
     typesetting = tex.start(formulas, node_modules, cache, config.katex)
     diagnostics += external.resolve(deck, config.project, strict=config.strict)
-    sources, errors = provenance.collect(deck, quoted, found, roots[0])
+    # figkit records script paths relative to the folder holding scripts/.
+    script_root = figures_project(config.source) or config.project
+    sources, errors = provenance.collect(deck, quoted, found, script_root)
     diagnostics += errors
     media, errors = assets.collect_media(deck, roots)
     diagnostics += errors

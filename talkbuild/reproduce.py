@@ -193,9 +193,7 @@ def regenerate_from_nothing(project: Path, scratch: Path, progress=None) -> list
         scratch / "scripts",
         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
     )
-    return regenerate(
-        scratch / "scripts", scratch / "figures", force=True, progress=progress or sys.stderr
-    )
+    return regenerate(scratch, force=True, progress=progress or sys.stderr)
 
 
 def report(comparison: Comparison, committed: str, out=None) -> None:

@@ -149,11 +149,12 @@ def test_a_number_in_the_text_names_its_source_and_exact_value(tmp_path, figures
 
 
 def test_the_scripts_seeds_parameters_commit_and_stamp_are_listed(tmp_path, figures):
-    (figures / ".cache").mkdir()
-    (figures / ".cache" / "stamps.json").write_text(
-        json.dumps({"format": 1, "scripts": {"demo": {"key": "abc123", "duration": 1.25}}}),
+    (figures / "stamps.json").write_text(
+        json.dumps({"format": 2, "scripts": {"demo": {"inputs": {}, "environment": {}}}}),
         encoding="utf-8",
     )
+    (figures / ".cache").mkdir()
+    (figures / ".cache" / "durations.json").write_text('{"demo": 1.25}', encoding="utf-8")
     _, data = deck(tmp_path, figures)
     head = subprocess.run(
         ["git", "-C", str(PROJECT), "rev-parse", "HEAD"], capture_output=True, text=True
@@ -161,7 +162,8 @@ def test_the_scripts_seeds_parameters_commit_and_stamp_are_listed(tmp_path, figu
     assert data["commit"] == head
     script = data["scripts"]["demo"]
     assert script["file"] == DEMO_FILE
-    assert (script["inputs"], script["duration"]) == ("abc123", 1.25)
+    stamp = provenance.read_stamps(figures)["demo"]
+    assert (script["inputs"], script["duration"]) == (stamp["inputs"], 1.25)
     assert (script["seeds"], script["parameters"]) == ({"SEED": 3}, {"POINTS": 11})
 
 
@@ -208,11 +210,16 @@ def test_a_script_changed_since_its_run_is_a_warning(tmp_path, figures):
 
 def test_read_stamps_gives_inputs_and_duration_and_nothing_when_missing(tmp_path):
     assert provenance.read_stamps(tmp_path) == {}
+    stamp = {"inputs": {"scripts/x.py": "ab"}, "environment": {"numpy": "2"}, "outputs": {}}
+    (tmp_path / "stamps.json").write_text(json.dumps({"format": 2, "scripts": {"x": stamp}}))
+    found = provenance.read_stamps(tmp_path)
+    assert set(found) == {"x"} and found["x"]["duration"] is None
     (tmp_path / ".cache").mkdir()
-    (tmp_path / ".cache" / "stamps.json").write_text(
-        '{"format": 1, "scripts": {"x": {"key": "k", "duration": 2.0, "outputs": {}}}}'
-    )
-    assert provenance.read_stamps(tmp_path) == {"x": {"inputs": "k", "duration": 2.0}}
+    (tmp_path / ".cache" / "durations.json").write_text('{"x": 2.0}')
+    assert provenance.read_stamps(tmp_path) == {"x": {**found["x"], "duration": 2.0}}
+    stamp["inputs"]["scripts/x.py"] = "cd"  # another input: another hash
+    (tmp_path / "stamps.json").write_text(json.dumps({"format": 2, "scripts": {"x": stamp}}))
+    assert provenance.read_stamps(tmp_path)["x"]["inputs"] != found["x"]["inputs"]
 
 
 def test_every_figure_and_number_of_the_talk_has_its_source(regenerated_figures):
