@@ -16,6 +16,7 @@ from deck_fixtures import FIXTURES, RESULTS
 from talkbuild import tex
 from talkbuild.build import BuildConfig, build, render
 from talkbuild.diagnostics import BuildFailed
+from talkbuild.files import display_path
 
 ROOT = Path(__file__).resolve().parents[1]
 DECK = FIXTURES / "browser" / "deck.md"
@@ -83,7 +84,7 @@ def test_without_node_the_build_fails_with_one_error_naming_what_to_install(tmp_
         build_deck(source, tmp_path / "deck", tmp_path / "cache")
     errors = [str(d) for d in failure.value.diagnostics if d.is_error]
     assert len(errors) == 1
-    assert errors[0].startswith(f"{source.name}:3: ") or f"{source}:3: " in errors[0]
+    assert errors[0].startswith(f"{display_path(source)}:3: ")
     assert "`node` is not on the PATH: install Node.js" in errors[0]
     assert not (tmp_path / "deck").exists()
 
