@@ -14,6 +14,7 @@ were errors (the previous deck is left as it was) or, with --check, findings;
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -106,6 +107,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # A stopped build (SIGTERM: a CI timeout, `kill`) unwinds like Ctrl-C, so the
+    # figure pipeline's `finally` stops the scripts it started instead of leaving them.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     shown: set[Diagnostic] = set()  # printed as soon as the Markdown was parsed
 
     def early(diagnostics: list[Diagnostic]) -> None:

@@ -13,9 +13,11 @@ import io
 import json
 import os
 import shutil
+import signal as signal_module
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -653,3 +655,43 @@ def test_in_a_scratch_copy_of_the_talk_an_edited_script_is_stale_until_regenerat
     assert figures_main([str(copy)]) == 0  # what `make figures` runs
     assert "figures: 10 up to date, 1 regenerated" in capsys.readouterr().err
     assert figures_main([str(copy), "--check"]) == 0
+
+
+def test_a_stopped_build_stops_the_scripts_it_started(tmp_path):
+    """SIGTERM to build.py (a CI timeout, `kill`) leaves no figure script running."""
+    started = tmp_path / "started"
+    write(
+        tmp_path / "scripts" / "slow.py",
+        "import os, pathlib, time\n"
+        f"pathlib.Path({str(started)!r}).write_text(str(os.getpid()))\n"
+        "time.sleep(120)\n",
+    )
+    write(tmp_path / "slides" / "deck.md", "# A slide\n")
+    build_py = Path(__file__).resolve().parents[1] / "build.py"
+    out = tmp_path / "deck"
+    process = subprocess.Popen(
+        [sys.executable, str(build_py), str(tmp_path / "slides"), "-o", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not started.exists() or not started.read_text():
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        pid = int(started.read_text())
+        process.send_signal(signal_module.SIGTERM)
+        assert process.wait(timeout=30) != 0
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(pid, signal_module.SIGKILL)
+            pytest.fail("the script outlived the stopped build")
+        assert not out.exists()
+    finally:
+        process.kill()
