@@ -38,7 +38,7 @@ SPEAKING_RATE = 130.0  # words per minute: a calm conference pace (most speakers
 MIN_SLIDE = 20  # seconds: the least any slide is on screen
 MIN_STEP = 5  # seconds more for each fragment or line-highlight step
 
-TAG = re.compile(r"<[^>]*>")
+TAG = re.compile(r"<[^<>]*>")  # no `<` inside: linear on a run of `<` (raw HTML may have one)
 WORD = re.compile(r"\S+")
 CLASS_ATTRIBUTE = re.compile(r"""\sclass\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
 LINE_STEPS = re.compile(r"""\sdata-line-numbers\s*=\s*"([^"]*)\"""")

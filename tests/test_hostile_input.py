@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from deck_fixtures import FIXTURES, RESULTS, assert_matches, cases, render_fixture, slides_markup
 
-from talkbuild import assets, cli, markdown, paths, results, slides
+from talkbuild import assets, cli, markdown, pacing, paths, results, slides
 from talkbuild.build import BuildConfig, build, render
 from talkbuild.diagnostics import BuildFailed
 
@@ -160,6 +160,7 @@ PATTERNS = {
     "markdown.ATTRIBUTE_NAME": (markdown.ATTRIBUTE_NAME, "fullmatch"),
     "markdown.LEADING_BACKSLASHES": (markdown.LEADING_BACKSLASHES, "match"),
     "markdown.PLACEHOLDER": (markdown.PLACEHOLDER, "finditer"),
+    "pacing.TAG": (pacing.TAG, "finditer"),
     "results.INCLUDE": (results.INCLUDE, "search"),
     "results.REGION_MARKER": (results.REGION_MARKER, "match"),
     "results.FORMAT_NUMBER": (results.FORMAT_NUMBER, "findall"),
