@@ -375,22 +375,110 @@ def test_a_failed_job_is_reported_and_the_scripts_that_need_it_do_not_run(projec
     assert "alpha" not in stamps(project)
 
 
-def test_each_run_gets_one_thread_and_the_last_alone_every_core(project, monkeypatch):
-    monkeypatch.setattr("talkbuild.figures.cores", lambda: 4)
+EVERY_CORE = len(os.sched_getaffinity(0))
+THREADS = "import os, torch\nfrom kit import save\n"  # a script that saves its torch threads
+SAVE_THREADS = (
+    'save("{name}.txt", f"{{torch.get_num_threads()}} {{os.environ[\'OMP_NUM_THREADS\']}}")'
+)
+
+
+def test_each_run_gets_one_thread_and_one_started_last_every_core(project):
     for name in ("alpha", "beta"):
-        write(
-            project / "scripts" / f"{name}.py",
-            f"""
-            import os, torch
-            from kit import save
-            save("{name}.txt", f"{{torch.get_num_threads()}} {{os.environ['OMP_NUM_THREADS']}}")
-            """,
-        )
+        write(project / "scripts" / f"{name}.py", THREADS + SAVE_THREADS.format(name=name))
     (project / "figures" / ".cache").mkdir(parents=True)
     (project / "figures" / ".cache" / "durations.json").write_text('{"alpha": 9, "beta": 1}')
     build(project, jobs=1)  # alpha first (longer last time): beta is still waiting
     assert (project / "figures" / "alpha.txt").read_text() == "1 1"
-    assert (project / "figures" / "beta.txt").read_text() == "4 1"
+    assert (project / "figures" / "beta.txt").read_text() == f"{EVERY_CORE} 1"
+
+
+WIDENED = """
+import torch
+from kit import await_signal, save, signal
+
+
+def build_jobs():
+    return [{"name": "training", "function": "train"}]
+
+
+def train():
+    signal("training")
+    for _ in range(2000):  # until the build widens this job, at most 20 s
+        if torch.get_num_threads() > 1 or await_signal("never", seconds=0.01):
+            break
+    save("training.txt", str(torch.get_num_threads()))
+"""
+
+
+@pytest.mark.skipif(EVERY_CORE < 2, reason="widening needs a second core")
+@pytest.mark.parametrize("beside", [True, False])
+def test_a_job_left_alone_with_nothing_else_to_start_gets_every_core(project, beside):
+    """beside: beta runs next to the job (one thread each), then ends. Else the job
+    starts alone with one thread (alpha, which needs it, waits) and is widened at
+    once: before it can handle the signal, which must not kill it."""
+    write(project / "scripts" / "kit" / "extra.py", "FACTOR = 2\n" + WIDENED)
+    beta = project / "scripts" / "beta.py"
+    if beside:
+        write(beta, 'from kit import await_signal\nawait_signal("training")\n')
+    else:
+        beta.unlink()
+    diagnostics, printed = build(project, jobs=2)
+    assert diagnostics == []
+    if beside:
+        assert printed.index("running beta") < printed.index("running training")
+    assert (project / "figures" / "training.txt").read_text() == str(EVERY_CORE)
+    assert runs(project)[-1] == "alpha"
+
+
+@pytest.mark.skipif(EVERY_CORE < 2, reason="widening needs a second core")
+def test_a_script_left_alone_keeps_the_threads_it_set(project):
+    """figkit keeps small networks on one thread; the build must not undo that. A
+    negative, so it takes time: the build's loop comes round every 0.5 s."""
+    write(
+        project / "scripts" / "alpha.py",
+        THREADS
+        + """
+        from kit import await_signal, signal
+        signal("alpha")
+        await_signal("beta")  # beta ends now: alpha is alone
+        seen = {torch.get_num_threads()}
+        for _ in range(150):
+            await_signal("never", seconds=0.01)
+            seen.add(torch.get_num_threads())
+        save("alpha.txt", " ".join(map(str, sorted(seen))))
+        """.replace("\n        ", "\n"),
+    )
+    write(
+        project / "scripts" / "beta.py",
+        'from kit import await_signal, signal\nawait_signal("alpha")\nsignal("beta")\n',
+    )
+    assert build(project, jobs=2)[0] == []
+    assert (project / "figures" / "alpha.txt").read_text() == "1"
+
+
+def test_never_timed_scripts_start_before_the_jobs_and_then_the_longest_first(project):
+    write(
+        project / "scripts" / "kit" / "extra.py",
+        """
+        FACTOR = 2
+
+
+        def build_jobs():
+            return [{"name": "training", "function": "train"}]
+
+
+        def train():
+            pass
+        """,
+    )
+    _, printed = build(project, jobs=1)
+    assert printed.index("running beta") < printed.index("running training")
+    (project / "figures" / ".cache" / "durations.json").write_text(
+        '{"alpha": 1, "beta": 2, "training": 9}'
+    )
+    _, printed = build(project, jobs=1, force=True)
+    order = [printed.index(f"running {name}") for name in ("training", "beta", "alpha")]
+    assert order == sorted(order)
 
 
 def test_the_longest_script_by_the_last_build_starts_first(project):

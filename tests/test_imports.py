@@ -42,3 +42,9 @@ def test_no_import_cycle_among_the_builders_modules():
     for module in graph:
         visit(module, [module])
     assert cycles == []
+
+
+def test_the_figure_pipeline_stays_small():
+    """Issue 12's budget: everything it takes to regenerate figures, in talkbuild/figures/."""
+    lines = sum(len(p.read_text().splitlines()) for p in (PACKAGE / "figures").glob("*.py"))
+    assert lines <= 600

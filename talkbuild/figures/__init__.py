@@ -2,8 +2,9 @@
 
 Before the stale scripts (stamps.py) run the jobs that the `build_jobs()` of a
 project module they import declares (E3's trainings, memoised for the scripts).
-One run per core, jobs first, then the longest by the last times; one torch
-thread each, every core for the last run left (E3 computes the same bits).
+One run per core, longest first by the last times (the never-timed first: scripts,
+then the jobs, alike, to fill the cores at the end); one torch thread each, every
+core for a run started last, and for a job left alone (widen; E3 gives the same bits).
 A failure is reported at its deepest line in the project; the others still run.
 """
 
@@ -23,16 +24,12 @@ from typing import TextIO
 
 from ..diagnostics import Diagnostic, report
 from ..files import display_path, write_atomically
-from .processes import Run, context, finish, start
+from .processes import Run, context, finish, start, widen
 from .progress import Display
 from .stamps import Scanner, Stamps, environment, find_scripts
 
 TAIL_LINES = 15  # how much of a failing run's stderr its diagnostic quotes
 FRAME = re.compile(r'\s*File "([^"]+)", line (\d+)')  # a traceback's frame
-
-
-def cores() -> int:
-    return len(os.sched_getaffinity(0))
 
 
 class Project:
@@ -45,14 +42,11 @@ class Project:
         self.inputs = {s.stem: self.scanner.inputs(d) for s, d in self.deps.items()}
         self.removed = sorted(set(self.stamps.scripts) - set(self.inputs))
 
-    def why_stale(self, name: str) -> list[str]:
-        return self.stamps.why_stale(name, self.inputs[name], self.env)
-
 
 def stale(project: Path) -> dict[str, list[str]]:
     """scripts/NAME.py -> why its outputs are stale (removed scripts too); runs nothing."""
     p = Project(project)
-    found = {f"scripts/{name}.py": p.why_stale(name) for name in p.inputs}
+    found = {f"scripts/{n}.py": p.stamps.why_stale(n, p.inputs[n], p.env) for n in p.inputs}
     for name in p.removed:
         outputs = ", ".join(p.stamps.scripts[name].get("outputs", {})) or "no outputs"
         found[f"scripts/{name}.py"] = [f"removed, but its stamp and {outputs} remain"]
@@ -71,12 +65,13 @@ def regenerate(
         except BlockingIOError:
             print("figures: waiting for another build to finish", file=stream, flush=True)
             fcntl.flock(lock, fcntl.LOCK_EX)
-        return Pipeline(project, stream, jobs or cores()).run(force)
+        return Pipeline(project, stream, jobs).run(force)
 
 
 class Pipeline:
-    def __init__(self, project: Project, stream: TextIO, slots: int):
-        self.p, self.stream, self.slots = project, stream, slots
+    def __init__(self, project: Project, stream: TextIO, slots: int | None):
+        self.p, self.stream, self.cores = project, stream, len(os.sched_getaffinity(0))
+        self.slots = slots or self.cores
         self.failed = 0  # scripts that failed or could not run
         self.logs, self.times_file = project.cache / "logs", project.cache / "durations.json"
         self.times = json.loads(self.times_file.read_text()) if self.times_file.exists() else {}
@@ -89,7 +84,7 @@ class Pipeline:
             p.stamps.save()
         if force:
             shutil.rmtree(p.cache / "memo", ignore_errors=True)
-        stale = [s for s in p.deps if force or p.why_stale(s.stem)]
+        stale = [s for s in p.deps if force or p.stamps.why_stale(s.stem, p.inputs[s.stem], p.env)]
         if not stale:
             print(f"figures: {len(p.deps)} scripts up to date", file=self.stream, flush=True)
             return []
@@ -103,18 +98,15 @@ class Pipeline:
             display.close()
             write_atomically(self.times_file, json.dumps(self.times, indent=1, sort_keys=True))
         failed = f", {self.failed} failed" if self.failed else ""
-        up_to_date, regenerated = len(p.deps) - len(stale), len(stale) - self.failed
-        print(
-            f"figures: {up_to_date} up to date, {regenerated} regenerated{failed}", file=self.stream
-        )
+        done = f"{len(p.deps) - len(stale)} up to date, {len(stale) - self.failed} regenerated"
+        print(f"figures: {done}{failed}", file=self.stream)
         return diagnostics
 
     def plan(self, stale: list[Path]) -> tuple[list[Run], list[Diagnostic]]:
         """The jobs the stale scripts need, as each module's build_jobs() says, then the scripts."""
-        runs, diagnostics, needs = [], [], {}
-        for file in sorted(
-            {f for s in stale for f in self.p.deps[s] if self.p.scanner.parse(f)[1]}
-        ):
+        jobs, diagnostics, needs = [], [], {}
+        declaring = {f for s in stale for f in self.p.deps[s] if self.p.scanner.parse(f)[1]}
+        for file in sorted(declaring):
             module = self.p.scanner.module_name(file)
             ask = self.new_run(f"{module}.build_jobs", f"{module}:build_jobs")
             start(self.ctx, ask, self.p.root, 1)
@@ -125,15 +117,14 @@ class Pipeline:
                 diagnostics.append(self.failure(ask, file))
                 continue
             for job in declared:
-                runs.append(
+                jobs.append(
                     self.new_run(job["name"], f"{module}:{job['function']}", job.get("kwargs"))
                 )
             needs[file] = {job["name"] for job in declared}
-        for script in sorted(stale, key=lambda s: -self.times.get(s.stem, 1e9)):
-            run = self.new_run(script.stem, str(script))
-            run.needs = set().union(*(needs.get(f, set()) for f in self.p.deps[script]))
-            runs.append(run)
-        return runs, diagnostics
+        scripts = [self.new_run(script.stem, str(script)) for script in sorted(stale)]
+        for run in scripts:
+            run.needs = set().union(*(needs.get(f, set()) for f in self.p.deps[Path(run.target)]))
+        return sorted(scripts + jobs, key=lambda r: -(r.estimate or float("inf"))), diagnostics
 
     def new_run(self, name: str, target: str, kwargs: dict | None = None) -> Run:
         return Run(name, target, self.logs, kwargs or {}, estimate=self.times.get(name))
@@ -144,7 +135,8 @@ class Pipeline:
         diagnostics = []
         try:
             while pending or running:
-                for run in [r for r in pending if r.needs <= set(ok)][: self.slots - len(running)]:
+                ready, free = [r for r in pending if r.needs <= set(ok)], self.slots - len(running)
+                for run in ready[:free]:
                     pending.remove(run)
                     failed = sorted(n for n in run.needs if not ok[n])
                     if failed:
@@ -154,9 +146,12 @@ class Pipeline:
                         diagnostics.append(Diagnostic(display_path(run.target), None, message))
                         display.finished(run, f"figures: FAILED {run.name} ({message})")
                         continue
-                    start(self.ctx, run, self.p.root, 1 if running or pending else cores())
+                    start(self.ctx, run, self.p.root, 1 if running or pending else self.cores)
                     running.append(run)
                     display.line(f"figures: running {run.name}")
+                if len(running) == 1 and len(ready) <= free and not running[0].is_script:
+                    if not running[0].wide:  # a job alone, nothing else can start: a script
+                        widen(running[0])  # may set its own count (figkit: small networks)
                 done = wait([r.process.sentinel for r in running], timeout=0.5)
                 for run in [r for r in running if r.process.sentinel in done]:
                     running.remove(run)
@@ -194,9 +189,8 @@ class Pipeline:
         """script failed (exit N): the end of its stderr, at the deepest line of `source`."""
         err = run.file("err")
         lines = err.read_text(errors="replace").rstrip().splitlines() if err.exists() else []
-        frames = [
-            m for m in map(FRAME.match, lines) if m and Path(m[1]).resolve() == source.resolve()
-        ]
+        target = source.resolve()
+        frames = [m for m in map(FRAME.match, lines) if m and Path(m[1]).resolve() == target]
         line = int(frames[-1][2]) if frames else None
         what = f"{'script' if run.is_script else run.name} failed ({status(run.exit)})"
         tail = ":\n" + "\n".join(lines[-TAIL_LINES:]) if lines else " and printed nothing on stderr"

@@ -5,11 +5,13 @@ or a call `module:function` of the project (a job, or `build_jobs()`)."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import multiprocessing
 import os
 import runpy
+import signal
 import sys
 import time
 import traceback
@@ -34,6 +36,7 @@ class Run:
     kwargs: dict = field(default_factory=dict)
     needs: set[str] = field(default_factory=set)  # jobs that must have finished first
     estimate: float | None = None  # seconds, from the last build
+    wide: bool = False  # widened: every core, from now on
     process: multiprocessing.Process | None = None
     started: float = 0.0
     exit: int | None = None
@@ -46,23 +49,20 @@ class Run:
     def is_script(self) -> bool:
         return ":" not in self.target
 
-    def progress(self) -> tuple[int, int] | None:
-        """(done, total), as the run last reported it to $FIGKIT_PROGRESS."""
-        words = self.file("progress").read_text().split() if self.file("progress").exists() else []
-        return (int(words[0]), int(words[1])) if len(words) == 2 else None
-
 
 def context():
-    """The forkserver context, its server started under ENV with the libraries loaded."""
+    """The forkserver context, its server started under ENV with the libraries loaded,
+    and SIGUSR1 blocked: a run widened before child() handles it gets it then."""
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(PRELOAD)
-    saved = dict(os.environ)
+    saved, mask = dict(os.environ), signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
     os.environ.update(ENV)
     try:
         forkserver.ensure_running()
     finally:
         os.environ.clear()
         os.environ.update(saved)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     return ctx
 
 
@@ -76,6 +76,13 @@ def start(ctx, run: Run, root: Path, threads: int) -> None:
     run.process = ctx.Process(target=child, args=(spec, env, str(run.logs / run.name)))
     run.process.start()
     run.started = time.monotonic()
+
+
+def widen(run: Run) -> None:
+    """Give a running job every core: its torch takes them at its next operation."""
+    with contextlib.suppress(ProcessLookupError):  # it may have ended just now
+        os.kill(run.process.pid, signal.SIGUSR1)
+    run.wide = True
 
 
 def finish(run: Run) -> None:
@@ -94,7 +101,10 @@ def child(spec: dict, env: dict[str, str], logs: str) -> None:
         os.dup2(opened, fd)
         os.close(opened)
     if "torch" in sys.modules:  # the one place the build sets torch's thread count
-        sys.modules["torch"].set_num_threads(spec["threads"])
+        torch, every = sys.modules["torch"], len(os.sched_getaffinity(0))
+        torch.set_num_threads(spec["threads"])
+        signal.signal(signal.SIGUSR1, lambda *_: torch.set_num_threads(every))  # widen()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})
     scripts = os.path.join(spec["root"], "scripts")
     module, _, function = spec["target"].partition(":")
     try:

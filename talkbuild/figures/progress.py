@@ -13,9 +13,11 @@ REPORT_EVERY = 15.0
 
 
 def fraction(run: Run, now: float) -> tuple[float | None, str]:
-    """How far the run is (0..1, None if unknown), and that in words."""
-    elapsed, steps = now - run.started, run.progress()
-    if steps and steps[0]:
+    """How far the run is (0..1, None if unknown), and that in words: steps done of
+    steps, as the run last wrote them to $FIGKIT_PROGRESS, else time."""
+    elapsed, file = now - run.started, run.file("progress")
+    steps = [int(w) for w in file.read_text().split()] if file.exists() else []
+    if len(steps) == 2 and 0 < steps[0] <= steps[1]:
         return steps[0] / steps[1], f"{steps[0]}/{steps[1]} steps, {elapsed:.0f} s"
     if run.estimate:
         return min(elapsed / run.estimate, 0.99), f"{elapsed:.0f} s of ~{run.estimate:.0f} s"
@@ -40,12 +42,9 @@ class Display:
             from rich.console import Console
             from rich.progress import BarColumn, Progress, TextColumn
 
-            columns = (
-                TextColumn("{task.description:<24}"),
-                BarColumn(),
-                TextColumn("{task.fields[words]}"),
-            )
-            self._live = Progress(*columns, console=Console(file=stream), transient=True)
+            name, words = TextColumn("{task.description:<24}"), TextColumn("{task.fields[words]}")
+            columns, console = (name, BarColumn(), words), Console(file=stream)
+            self._live = Progress(*columns, console=console, transient=True)
             self._bars["figures"] = self._live.add_task("figures", total=total, words="")
             self._live.start()
 
