@@ -105,7 +105,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, katex=None) -> int:
+    """katex: a warm typesetter (tex.WarmKatex's `typeset`), as the resident builder has."""
     args = parse_args(argv)
     # A stopped build (SIGTERM: a CI timeout, `kill`) unwinds like Ctrl-C, so the
     # figure pipeline's `finally` stops the scripts it started instead of leaving them.
@@ -127,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         allow_outside=tuple(args.allow_outside),
         progress=sys.stderr,
         early=early,
+        katex=katex,
     )
     if args.timing:
         return timing(config)

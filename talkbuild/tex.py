@@ -297,6 +297,17 @@ class WarmKatex:
             return f"cannot start Node.js ({node}): {error}"
         return self._process
 
+    def detach(self) -> None:
+        """In a forked copy of the owner: close this copy's ends of the pipes, so that
+        Node still ends when the owner closes its own."""
+        if self._process is not None:
+            for pipe in (self._process.stdin, self._process.stdout):
+                try:
+                    pipe.close()  # this copy's descriptor; Node reads on from the owner's
+                except OSError:
+                    pass
+            self._process = None
+
     def close(self) -> None:
         with self._lock:
             if self._process is not None:

@@ -9,6 +9,7 @@ when the figures are already fresh (the build and the tests share the cache).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,10 @@ FIGURES = ROOT / "figures"
 
 if str(SCRIPTS) not in sys.path:  # tests import experiment code as the scripts do
     sys.path.insert(0, str(SCRIPTS))
+
+# Every `python build.py` of the tests builds in its own process and leaves no resident
+# builder behind (talkbuild/resident.py); tests/test_resident.py turns it on for its own.
+os.environ["TALKBUILD_RESIDENT"] = "0"
 
 
 def pytest_collection_modifyitems(items):
