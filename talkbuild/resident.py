@@ -28,13 +28,37 @@ import _signal
 import _socket
 import marshal
 import os
+import resource
 import sys
 import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-IDLE = float(os.environ.get("TALKBUILD_RESIDENT_IDLE", 600))  # seconds without a build
+try:
+    IDLE = float(os.environ.get("TALKBUILD_RESIDENT_IDLE", 600))  # seconds without a build
+except ValueError:
+    IDLE = 600.0
 HERE_ONLY = ("--serve", "--check")  # options (or abbreviations of them) built here
-KEY = repr([ROOT, sys.executable, sys.version, sys.path[1:], str(sys.flags), os.getuid()])
+
+
+def context() -> list:
+    """What a forked build would take from the server rather than from its caller: the
+    Python, the checkout, the user and groups, the CPUs, limits, priority and cgroup,
+    and what Python reads from the environment only when it starts. A caller whose
+    context differs talks to another server (ADDRESS hashes it)."""
+    try:
+        with open("/proc/self/cgroup", "rb") as cgroup:
+            group = cgroup.read()
+    except OSError:
+        group = b""
+    limits = [resource.getrlimit(getattr(resource, n)) for n in dir(resource) if n[:7] == "RLIMIT_"]
+    started = ("LANG", "LC_ALL", "LC_CTYPE", "PYTHONHASHSEED", "PYTHONWARNINGS", "PYTHONPATH")
+    return [ROOT, sys.executable, sys.version, sys.path[1:], str(sys.flags), os.getuid()] + [
+        os.getgid(), os.getgroups(), sorted(os.sched_getaffinity(0)), limits, group,
+        os.getpriority(os.PRIO_PROCESS, 0), [os.environ.get(name) for name in started],
+    ]  # fmt: skip
+
+
+KEY = repr(context()) if sys.platform.startswith("linux") else ""
 ADDRESS = f"\0talkbuild-{os.getuid()}-{zlib.crc32(KEY.encode()):08x}"
 STREAMS = b"".join(fd.to_bytes(4, sys.byteorder) for fd in (0, 1, 2))  # SCM_RIGHTS: C ints
 
@@ -109,24 +133,31 @@ def delegate(argv: list[str]) -> int | None:
     sock.settimeout(None)  # the build is under way: figures may take minutes
     pid, forwarded = int(first[1]), []
 
-    def forward(signum, frame):  # Ctrl-C, a kill: the build gets it, as it would here
+    def forward(signum, frame):  # Ctrl-C, a kill, Ctrl-Z: the build gets it, as it would here
         forwarded.append(signum)
         try:
-            os.kill(pid, signum)
+            os.kill(pid, _signal.SIGSTOP if signum == _signal.SIGTSTP else signum)
         except ProcessLookupError:
             pass
+        if signum == _signal.SIGTSTP:  # then stop here too, as the shell expects
+            os.kill(os.getpid(), _signal.SIGSTOP)
 
-    for signum in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP):
+    for signum in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGTSTP):
         _signal.signal(signum, forward)
+    _signal.signal(_signal.SIGCONT, forward)  # `fg`: the build goes on with it
     try:
         last = next(replies).split()
     except OSError:
         last = []
     sock.close()
     if len(last) == 2 and last[0] == b"exit":
+        if int(last[1]) == 130 and _signal.SIGINT in forwarded:  # as Python ends on Ctrl-C
+            _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
+            os.kill(os.getpid(), _signal.SIGINT)
         return int(last[1])
-    if forwarded:
-        return 128 + forwarded[-1]
+    stopped = [s for s in forwarded if s in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP)]
+    if stopped:
+        return 128 + stopped[-1]
     print("build.py: the resident builder stopped during the build", file=sys.stderr)
     return 1
 
@@ -134,8 +165,7 @@ def delegate(argv: list[str]) -> int | None:
 def ask(sock, request: dict):
     """Send the request with this process's standard streams; the replies, line by line
     (b"" once the server hung up)."""
-    sock.settimeout(10)  # a wedged server: build here rather than wait
-    sock.connect(ADDRESS)
+    connect(sock)
     request["key"], request["umask"] = KEY, os.umask(os.umask(0o22))
     request["streams"] = [[s.encoding, s.errors] for s in (sys.stdout, sys.stderr)]
     data = marshal.dumps(request)
@@ -144,6 +174,16 @@ def ask(sock, request: dict):
     sent = sock.sendmsg([len(data).to_bytes(4, "big") + data], rights)
     sock.sendall((len(data).to_bytes(4, "big") + data)[sent:])
     return lines(sock)
+
+
+def connect(sock) -> None:
+    """Connect to this checkout's server, if it is one of this user's: the address is
+    a name anyone could take, so the server's user is checked as it checks ours."""
+    sock.settimeout(10)  # a wedged server: build here rather than wait
+    sock.connect(ADDRESS)
+    credentials = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
+    if int.from_bytes(credentials[4:8], sys.byteorder) != os.getuid():
+        raise ConnectionRefusedError("the resident builder's address is another user's")
 
 
 def lines(sock):
@@ -194,10 +234,12 @@ def fingerprint() -> list:
     for folder, folders, files in os.walk(os.path.join(ROOT, "talkbuild")):
         folders[:] = sorted(f for f in folders if f != "__pycache__")  # written by imports
         for name in sorted(files):
-            info = os.stat(os.path.join(folder, name))
-            found.append((name, info.st_size, info.st_mtime_ns))
-    paths = [os.path.join(ROOT, "build.py"), *(p for p in sys.path[1:] if os.path.isdir(p))]
-    return found + [os.stat(p).st_mtime_ns for p in paths]
+            if not name.startswith((".", "#")) and not name.endswith(("~", ".swp")):  # editors'
+                info = os.lstat(os.path.join(folder, name))
+                found.append((name, info.st_size, info.st_mtime_ns))
+    katex = os.path.join(ROOT, "node_modules", "katex", "package.json")  # its Node's KaTeX
+    paths = [os.path.join(ROOT, "build.py"), katex, *(p for p in sys.path[1:] if os.path.isdir(p))]
+    return found + [os.stat(p).st_mtime_ns if os.path.exists(p) else None for p in paths]
 
 
 def serve(key: str) -> None:
@@ -226,8 +268,8 @@ def serve(key: str) -> None:
         (Path(tmp) / "warm.md").write_text(WARM_DECK)
         for _ in range(3):  # regular expressions, templates, lazy imports: once, for every fork
             try:
-                warm = Path(tmp) / "warm.md"
-                build(BuildConfig(warm, Path(tmp) / "out", figures=False, katex=katex))
+                warm, out, cache = Path(tmp) / "warm.md", Path(tmp) / "out", Path(tmp) / "cache"
+                build(BuildConfig(warm, out, cache=cache, figures=False, katex=katex))
             except Exception:  # noqa: BLE001 - a broken builder fails its builds itself
                 pass
     gc.collect()
@@ -244,6 +286,7 @@ def loop(listener, stamp: list, cli, katex) -> None:
     """Answer requests until idle or out of date: a build forks, a formula request
     (from a build) is typeset here, by the one warm Node process."""
     import struct
+    import threading
     import time
 
     last = time.monotonic()
@@ -264,12 +307,18 @@ def loop(listener, stamp: list, cli, katex) -> None:
                 continue
             try:
                 request, fds = receive(conn)
-            except (OSError, ValueError):  # `status`, or not a request
+            except (OSError, ValueError, EOFError, TypeError):  # `status`, or not a request
                 continue
             last = time.monotonic()
             if "typeset" in request and not fds and request.get("key") == KEY:
+                watchdog = threading.Timer(60, katex.kill)  # a stuck Node: the build's own
+                watchdog.start()
                 results = marshal.dumps(list(katex.typeset(request["typeset"])))
-                conn.sendall(len(results).to_bytes(4, "big") + results)
+                watchdog.cancel()
+                try:
+                    conn.sendall(len(results).to_bytes(4, "big") + results)
+                except OSError:  # the build is gone
+                    pass
                 continue
             if request.get("key") != KEY or fingerprint() != stamp or "stop" in request:
                 listener.close()  # first: the caller then starts a new server at ADDRESS
@@ -295,21 +344,22 @@ def receive(conn) -> tuple[dict, list[int]]:
 
     conn.settimeout(5)
     data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
-    if len(fds) not in (0, 3) or len(data) < 4:
-        for fd in fds:
+    try:
+        size = int.from_bytes(data[:4], "big")
+        while len(data) < 4 + size:
+            more = conn.recv(1 << 16)
+            if not more:
+                raise ValueError("cut short")
+            data += more
+        request = marshal.loads(data[4 : 4 + size])
+        if len(data) < 4 or len(fds) not in (0, 3) or not isinstance(request, dict):
+            raise ValueError("not a request")
+        if not fds and "typeset" not in request:
+            raise ValueError("a build request without the caller's streams")
+    except BaseException:
+        for fd in fds:  # the caller's: held here, its pipe would never end
             os.close(fd)
-        raise ValueError("not a request")
-    size = int.from_bytes(data[:4], "big")
-    while len(data) < 4 + size:
-        more = conn.recv(1 << 16)
-        if not more:
-            raise ValueError("cut short")
-        data += more
-    request = marshal.loads(data[4 : 4 + size])
-    if not isinstance(request, dict) or (not fds and "typeset" not in request):
-        for fd in fds:
-            os.close(fd)
-        raise ValueError("not a request")
+        raise
     return request, fds
 
 
@@ -322,6 +372,11 @@ def child(cli, conn, fds: list[int], request: dict) -> None:
     import traceback
 
     code = 1
+    try:
+        conn.settimeout(None)
+        conn.sendall(f"pid {os.getpid()}\n".encode())  # first: the caller may be gone
+    except OSError:
+        os._exit(1)
     try:
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
@@ -341,8 +396,9 @@ def child(cli, conn, fds: list[int], request: dict) -> None:
             )
             setattr(sys, "stdout" if fd == 1 else "stderr", stream)
         sys.argv = [os.path.join(ROOT, "build.py"), *request["argv"]]
-        conn.settimeout(None)
-        conn.sendall(f"pid {os.getpid()}\n".encode())
+        # A closed terminal stops the build as a kill does (the figure scripts too: they
+        # are not in the terminal's process group, which the hang-up reaches).
+        signal.signal(signal.SIGHUP, lambda signum, frame: sys.exit(128 + signum))
         threading.Thread(target=stop_when_gone, args=(conn,), daemon=True).start()
         code = cli.main(request["argv"], katex=RemoteKatex())
     except SystemExit as exit:
@@ -371,8 +427,8 @@ class RemoteKatex:
     def typeset(self, request: str) -> tuple[list | None, str]:
         sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         try:
-            sock.settimeout(60)
-            sock.connect(ADDRESS)
+            connect(sock)
+            sock.settimeout(90)  # the server gives Node 60 s
             data = marshal.dumps({"key": KEY, "typeset": request})
             sock.sendall(len(data).to_bytes(4, "big") + data)
             reply = b""
@@ -382,6 +438,8 @@ class RemoteKatex:
                     raise EOFError
                 reply += more
             results, failure = marshal.loads(reply[4:])
+            if results is None:
+                raise ValueError(failure)  # its Node failed: perhaps ours will not
             return results, failure
         except (OSError, EOFError, ValueError, TypeError):
             from .tex import WarmKatex

@@ -297,6 +297,12 @@ class WarmKatex:
             return f"cannot start Node.js ({node}): {error}"
         return self._process
 
+    def kill(self) -> None:
+        """End a Node that does not answer (from another thread: typeset() then fails)."""
+        process = self._process
+        if process is not None:
+            process.kill()
+
     def detach(self) -> None:
         """In a forked copy of the owner: close this copy's ends of the pipes, so that
         Node still ends when the owner closes its own."""

@@ -8,7 +8,9 @@ in-process (conftest.py sets TALKBUILD_RESIDENT=0).
 
 from __future__ import annotations
 
+import _socket
 import filecmp
+import marshal
 import os
 import shutil
 import signal
@@ -56,13 +58,14 @@ class Builder:
         (self.root / "node_modules").symlink_to(REPO / "node_modules")
         self.env = {**os.environ, "TALKBUILD_RESIDENT": "1", "TALKBUILD_RESIDENT_IDLE": "60"}
         probe = "import sys; sys.path[0] = sys.argv[1]; from talkbuild import resident as r; "
-        self.address = subprocess.run(
-            [sys.executable, "-c", probe + "print(repr(r.ADDRESS))", str(self.root)],
+        found = subprocess.run(
+            [sys.executable, "-c", probe + "print(repr([r.ADDRESS, r.KEY]))", str(self.root)],
             capture_output=True,
             text=True,
             check=True,
+            env=self.env,
         ).stdout.strip()
-        self.address = eval(self.address)  # a str's repr: it starts with a NUL
+        self.address, self.key = eval(found)  # reprs of two str: the address starts with NUL
 
     def build(self, *args: str, cwd: Path, **options) -> subprocess.CompletedProcess:
         command = [sys.executable, str(self.root / "build.py"), *args]
@@ -184,16 +187,19 @@ def test_stop_stops_the_server(builder, deck):
 
 def test_the_server_exits_when_idle(tmp_path, deck):
     quick = Builder(tmp_path)
-    quick.env["TALKBUILD_RESIDENT_IDLE"] = "1"
+    quick.env["TALKBUILD_RESIDENT_IDLE"] = "2"
     assert quick.build(str(deck), "-o", "out", cwd=deck.parent).returncode == 0
     quick.wait(up=True)
     quick.wait(up=False, seconds=10)
 
 
-def test_check_and_serve_are_never_handed_over():
-    assert resident.enabled(["deck.md", "-o", "out"]) == (os.environ["TALKBUILD_RESIDENT"] != "0")
+def test_check_and_serve_are_never_handed_over(monkeypatch):
+    monkeypatch.setenv("TALKBUILD_RESIDENT", "1")
+    assert resident.enabled(["deck.md", "-o", "out", "--self-contained", "--strict"])
     for argv in (["--check"], ["--serve"], ["--ser"], ["--che"], ["--serve", "--port=0"]):
         assert not resident.enabled(argv)
+    monkeypatch.setenv("TALKBUILD_RESIDENT", "0")
+    assert not resident.enabled(["deck.md"])
 
 
 @pytest.mark.skipif(os.getuid() != 0, reason="needs root, to connect as another user")
@@ -210,7 +216,10 @@ def test_another_user_is_not_served(builder, deck):
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
                 sock.settimeout(10)
                 sock.connect(builder.address)
-                request = b'{"key": "", "argv": []}'
+                request = marshal.dumps(
+                    {"key": builder.key, "argv": ["--help"], "cwd": "/", "env": {}, "umask": 18}
+                    | {"streams": [["utf-8", "strict"]] * 2}
+                )  # a valid request: without the check of its user, it would be built
                 socket.send_fds(sock, [len(request).to_bytes(4, "big") + request], [0, 1, 2])
                 answer = sock.recv(100) or b"hung up"
         except (BrokenPipeError, ConnectionResetError):  # hung up before the request ended
@@ -227,14 +236,16 @@ def test_another_user_is_not_served(builder, deck):
     assert builder.build(str(deck), "-o", "out", cwd=deck.parent).returncode == 0  # still up
 
 
-@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM", "SIGKILL"])
 def test_a_stopped_caller_stops_its_build_and_the_scripts_it_started(builder, tmp_path, how):
-    """SIGTERM goes on to the build; a caller killed outright is noticed by the build."""
+    """Ctrl-C and SIGTERM go on to the build, and the caller ends when it has (on Ctrl-C
+    by SIGINT, as Python does); a caller killed outright is noticed by the build."""
     project = tmp_path / "project"
     started = tmp_path / "started"
     (project / "scripts").mkdir(parents=True)
     (project / "scripts" / "slow.py").write_text(
-        f"import os, pathlib, time\npathlib.Path({str(started)!r}).write_text(str(os.getpid()))\n"
+        "import os, pathlib, time\n"
+        f"pathlib.Path({str(started)!r}).write_text(f'{{os.getpid()}} {{os.getppid()}}')\n"
         "time.sleep(120)\n"
     )
     (project / "slides").mkdir()
@@ -253,10 +264,13 @@ def test_a_stopped_caller_stops_its_build_and_the_scripts_it_started(builder, tm
         while not started.exists() or not started.read_text():
             assert process.poll() is None and time.monotonic() < deadline
             time.sleep(0.05)
-        script = int(started.read_text())
+        script, forkserver = map(int, started.read_text().split())
+        build = int(Path(f"/proc/{forkserver}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        assert build != process.pid  # the build that runs the script is the server's fork
         process.send_signal(getattr(signal, how))
-        assert process.wait(timeout=30) != 0
-        if how == "SIGTERM":  # the caller waited for its build to stop the script and end
+        code = process.wait(timeout=30)
+        assert code == (-signal.SIGINT if how == "SIGINT" else -9 if how == "SIGKILL" else 143)
+        if how != "SIGKILL":  # the caller waited for its build to stop the script and end
             assert not running(script)
         deadline = time.monotonic() + 15
         while running(script):
@@ -307,3 +321,34 @@ def test_new_math_is_typeset_by_the_servers_node_not_one_started_per_build(build
     )
     assert here.returncode == 0, here.stderr
     assert log.read_text() == "started\n"  # the wrapper works: a build here starts Node
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs root, to listen as another user")
+def test_a_server_of_another_user_is_not_used(monkeypatch):
+    """Anyone may take an abstract socket's name: the caller checks the server's user."""
+    address = f"\0talkbuild-test-{os.getpid()}"
+    monkeypatch.setattr(resident, "ADDRESS", address)
+    ready, tell = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # as nobody: a squatter on the address
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as squatter:
+                squatter.bind(address)
+                squatter.listen()
+                os.write(tell, b"listening")
+                squatter.accept()[0].recv(10)
+        finally:
+            os._exit(0)
+    try:
+        assert os.read(ready, 100) == b"listening"
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        with pytest.raises(ConnectionRefusedError, match="another user's"):
+            resident.connect(sock)
+        sock.close()
+        monkeypatch.setenv("TALKBUILD_RESIDENT", "1")
+        assert resident.delegate(["--help"]) is None  # so it builds itself
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)

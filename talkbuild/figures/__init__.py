@@ -168,7 +168,7 @@ class Pipeline:
     def completed(self, run: Run, display: Display) -> list[Diagnostic]:
         found = []
         if run.exit == 0:
-            self.times[run.name] = round(run.seconds, 1)
+            self.times[run.name] = max(round(run.seconds, 1), 0.1)  # 0: never timed
             if run.is_script:
                 self.p.stamps.record(run.name, self.p.inputs[run.name], self.p.env, outputs(run))
             display.finished(run, f"figures: ok {run.name} {run.seconds:.1f} s")

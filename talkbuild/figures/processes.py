@@ -51,8 +51,7 @@ class Run:
 
 
 def context():
-    """The forkserver context, its server started under ENV with the libraries loaded,
-    and SIGUSR1 blocked: a run widened before child() handles it gets it then."""
+    """The forkserver, started under ENV with the libraries loaded and SIGUSR1 blocked."""
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(PRELOAD)
     saved, mask = dict(os.environ), signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
@@ -79,7 +78,7 @@ def start(ctx, run: Run, root: Path, threads: int) -> None:
 
 
 def widen(run: Run) -> None:
-    """Give a running job every core: its torch takes them at its next operation."""
+    """Give a running job every core (sent before child() handles it, it waits, blocked)."""
     with contextlib.suppress(ProcessLookupError):  # it may have ended just now
         os.kill(run.process.pid, signal.SIGUSR1)
     run.wide = True
@@ -100,11 +99,12 @@ def child(spec: dict, env: dict[str, str], logs: str) -> None:
         opened = os.open(name, os.O_RDONLY if fd == 0 else os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         os.dup2(opened, fd)
         os.close(opened)
-    if "torch" in sys.modules:  # the one place the build sets torch's thread count
-        torch, every = sys.modules["torch"], len(os.sched_getaffinity(0))
+    torch, every = sys.modules.get("torch"), len(os.sched_getaffinity(0))
+    if torch:  # the one place the build sets torch's thread count
         torch.set_num_threads(spec["threads"])
-        signal.signal(signal.SIGUSR1, lambda *_: torch.set_num_threads(every))  # widen()
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})
+    handler = (lambda *_: torch.set_num_threads(every)) if torch else signal.SIG_IGN
+    signal.signal(signal.SIGUSR1, handler)  # widen(): what the run or its programs inherit
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})
     scripts = os.path.join(spec["root"], "scripts")
     module, _, function = spec["target"].partition(":")
     try:
