@@ -236,10 +236,9 @@ def test_another_user_is_not_served(builder, deck):
     assert builder.build(str(deck), "-o", "out", cwd=deck.parent).returncode == 0  # still up
 
 
-@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM", "SIGKILL"])
-def test_a_stopped_caller_stops_its_build_and_the_scripts_it_started(builder, tmp_path, how):
-    """Ctrl-C and SIGTERM go on to the build, and the caller ends when it has (on Ctrl-C
-    by SIGINT, as Python does); a caller killed outright is noticed by the build."""
+def slow_build(builder, tmp_path: Path) -> tuple[subprocess.Popen, int, int]:
+    """A build by the resident whose figure script sleeps: (the caller, the script's
+    pid, the build's pid), once the script runs."""
     project = tmp_path / "project"
     started = tmp_path / "started"
     (project / "scripts").mkdir(parents=True)
@@ -259,14 +258,24 @@ def test_a_stopped_caller_stops_its_build_and_the_scripts_it_started(builder, tm
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    deadline = time.monotonic() + 60
+    while not started.exists() or not started.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("the figure script did not start")
+        time.sleep(0.05)
+    script, forkserver = map(int, started.read_text().split())
+    build = int(stat(forkserver)[1])
+    assert build != process.pid  # the build that runs the script is the server's fork
+    return process, script, build
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM", "SIGKILL"])
+def test_a_stopped_caller_stops_its_build_and_the_scripts_it_started(builder, tmp_path, how):
+    """Ctrl-C and SIGTERM go on to the build, and the caller ends when it has (on Ctrl-C
+    by SIGINT, as Python does); a caller killed outright is noticed by the build."""
+    process, script, _ = slow_build(builder, tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        while not started.exists() or not started.read_text():
-            assert process.poll() is None and time.monotonic() < deadline
-            time.sleep(0.05)
-        script, forkserver = map(int, started.read_text().split())
-        build = int(Path(f"/proc/{forkserver}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        assert build != process.pid  # the build that runs the script is the server's fork
         process.send_signal(getattr(signal, how))
         code = process.wait(timeout=30)
         assert code == (-signal.SIGINT if how == "SIGINT" else -9 if how == "SIGKILL" else 143)
@@ -278,9 +287,35 @@ def test_a_stopped_caller_stops_its_build_and_the_scripts_it_started(builder, tm
                 os.kill(script, signal.SIGKILL)
                 pytest.fail("the script outlived the stopped build")
             time.sleep(0.05)
-        assert not (project / "out").exists()
+        assert not (tmp_path / "project" / "out").exists()
     finally:
         process.kill()
+
+
+def test_ctrl_z_stops_the_build_with_its_caller_and_fg_resumes_both(builder, tmp_path):
+    process, script, build = slow_build(builder, tmp_path)
+    try:
+        process.send_signal(signal.SIGTSTP)
+        wait_for(lambda: stat(process.pid)[0] == "T" and stat(build)[0] == "T")
+        process.send_signal(signal.SIGCONT)
+        wait_for(lambda: stat(process.pid)[0] != "T" and stat(build)[0] != "T")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 143
+        assert not running(script)
+    finally:
+        process.kill()
+
+
+def stat(pid: int) -> list[str]:
+    """/proc/PID/stat from the state on: state, parent, ..."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def wait_for(condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not within 10 s"
+        time.sleep(0.02)
 
 
 def deck_of(folder: Path) -> Path:
@@ -291,7 +326,7 @@ def deck_of(folder: Path) -> Path:
 def running(pid: int) -> bool:
     """The process exists and has not ended (a zombie has)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        return stat(pid)[0] != "Z"
     except (OSError, IndexError):
         return False
 
