@@ -218,7 +218,7 @@ def start() -> None:
     import subprocess
 
     subprocess.Popen(
-        [sys.executable, "-m", "talkbuild.resident", "serve", KEY],
+        [sys.executable, "-m", "talkbuild.resident", "serve", ADDRESS[1:]],
         cwd=ROOT,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -249,8 +249,8 @@ def serve(key: str) -> None:
     import tempfile
     from pathlib import Path
 
-    if key != KEY:
-        return  # started by another Python or checkout than this one: not ours
+    if key != ADDRESS[1:]:
+        return  # started in another context (Python, checkout, CPUs...) than its own
     stamp = fingerprint()
     from . import cli
     from .build import BuildConfig, build
