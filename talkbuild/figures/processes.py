@@ -1,7 +1,6 @@
-"""One process per run, forked from multiprocessing's forkserver, which imports the
-heavy libraries once (preload): a run starts in milliseconds, yet a crash or a
-global setting stays with it. A run is a script (run as `python scripts/NAME.py`)
-or a call `module:function` of the project (a job, or `build_jobs()`)."""
+"""One process per run, forked from multiprocessing's forkserver, which imports the heavy
+libraries once (preload): a run starts in milliseconds, yet a crash or a global setting
+stays with it. A run is a script (`python scripts/NAME.py`) or a call `module:function`."""
 
 from __future__ import annotations
 
@@ -19,7 +18,8 @@ from dataclasses import dataclass, field
 from multiprocessing import forkserver
 from pathlib import Path
 
-PRELOAD = ["numpy", "torch", "matplotlib", "matplotlib.pyplot"]  # a missing one is skipped
+# A missing one is skipped. torch.optim imports torch._dynamo on a first step: 1-2 s a run.
+PRELOAD = ["numpy", "torch", "torch._dynamo", "matplotlib", "matplotlib.pyplot"]
 # In force before the forkserver imports anything: one BLAS thread (torch's count is
 # set per run), no display, the same set order in every run, trained networks shared.
 ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
