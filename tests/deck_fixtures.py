@@ -25,6 +25,15 @@ def render_fixture(source: Path) -> RenderedDeck:
     return render(BuildConfig(source=source, results=RESULTS, figures=False))
 
 
+def check_diagnostics(source: Path, folder: Path, monkeypatch) -> RenderedDeck:
+    """Render a fixture from its folder (messages name paths relative to it) and compare
+    its diagnostics with the .txt file beside it."""
+    monkeypatch.chdir(folder)
+    rendered = render_fixture(source.relative_to(folder))
+    assert_matches("".join(f"{d}\n" for d in rendered.diagnostics), source.with_suffix(".txt"))
+    return rendered
+
+
 def slides_markup(page: str) -> str:
     """The slides of index.html: what is inside <div class="slides">."""
     match = re.search(r'<div class="slides">\n(.*?)</div>\n</div>\n<script', page, re.S)

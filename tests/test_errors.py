@@ -6,7 +6,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from deck_fixtures import FIXTURES, RESULTS, assert_matches, cases, render_fixture
+from deck_fixtures import (
+    FIXTURES,
+    RESULTS,
+    cases,
+    check_diagnostics,
+    render_fixture,
+)
 
 from talkbuild import paths
 from talkbuild.build import BuildConfig, build
@@ -19,10 +25,7 @@ ERRORS = FIXTURES / "errors"
 
 @pytest.mark.parametrize("source", cases("errors"))
 def test_fixture_reports_expected_diagnostics(source, monkeypatch):
-    monkeypatch.chdir(ERRORS)
-    rendered = render_fixture(source.relative_to(ERRORS))
-    actual = "".join(f"{d}\n" for d in rendered.diagnostics)
-    assert_matches(actual, source.with_suffix(".txt"))
+    check_diagnostics(source, ERRORS, monkeypatch)
 
 
 def test_every_error_fixture_is_an_error_or_warning_with_a_line():

@@ -99,6 +99,13 @@ def add_script(project: Path, name: str, *, imports: str = "") -> Path:
     return write(project / "scripts" / f"{name}.py", SCRIPT.format(name=name, imports=imports))
 
 
+def write_job(project: Path, train_body: str) -> None:
+    """kit/extra.py (alpha imports it) declaring one job, "training", that runs `train()`."""
+    module = "FACTOR = 2\n\n\ndef build_jobs():\n"
+    module += '    return [{"name": "training", "function": "train"}]\n\n\n'
+    write(project / "scripts" / "kit" / "extra.py", module + f"def train():\n    {train_body}\n")
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """scripts/alpha.py imports kit.extra; scripts/beta.py only kit."""
@@ -349,20 +356,7 @@ def test_a_job_runs_before_the_scripts_that_import_its_module_and_not_the_others
 
 
 def test_a_failed_job_is_reported_and_the_scripts_that_need_it_do_not_run(project):
-    write(
-        project / "scripts" / "kit" / "extra.py",
-        """
-        FACTOR = 2
-
-
-        def build_jobs():
-            return [{"name": "training", "function": "train"}]
-
-
-        def train():
-            raise RuntimeError("diverged")
-        """,
-    )
+    write_job(project, 'raise RuntimeError("diverged")')
     diagnostics, _ = build(project)
     by_path = {d.path: d for d in diagnostics}
     job = by_path[display_path(project / "scripts" / "kit" / "extra.py")]
@@ -457,20 +451,7 @@ def test_a_script_left_alone_keeps_the_threads_it_set(project):
 
 
 def test_never_timed_scripts_start_before_the_jobs_and_then_the_longest_first(project):
-    write(
-        project / "scripts" / "kit" / "extra.py",
-        """
-        FACTOR = 2
-
-
-        def build_jobs():
-            return [{"name": "training", "function": "train"}]
-
-
-        def train():
-            pass
-        """,
-    )
+    write_job(project, "pass")
     _, printed = build(project, jobs=1)
     assert printed.index("running beta") < printed.index("running training")
     (project / "figures" / ".cache" / "durations.json").write_text(

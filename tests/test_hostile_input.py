@@ -17,7 +17,14 @@ import time
 from pathlib import Path
 
 import pytest
-from deck_fixtures import FIXTURES, RESULTS, assert_matches, cases, render_fixture, slides_markup
+from deck_fixtures import (
+    FIXTURES,
+    RESULTS,
+    assert_matches,
+    cases,
+    check_diagnostics,
+    slides_markup,
+)
 
 from talkbuild import assets, cli, markdown, pacing, paths, results, slides
 from talkbuild.build import BuildConfig, build, render
@@ -35,10 +42,7 @@ RUN = 20_000
 
 @pytest.mark.parametrize("source", cases("hostile"))
 def test_hostile_fixture_gives_expected_diagnostics_and_slides(source, monkeypatch):
-    monkeypatch.chdir(HOSTILE)
-    rendered = render_fixture(source.relative_to(HOSTILE))
-    actual = "".join(f"{d}\n" for d in rendered.diagnostics)
-    assert_matches(actual, source.with_suffix(".txt"))
+    rendered = check_diagnostics(source, HOSTILE, monkeypatch)
     assert_matches(
         slides_markup(rendered.page) if rendered.page else "", source.with_suffix(".html")
     )
